@@ -1,0 +1,25 @@
+# The two commands: `make run` (the whole platform locally) and `make test` (the suite).
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test lint format bench bench-smoke install clean
+
+install:
+	@scripts/bootstrap.sh
+
+run: install
+	@scripts/run-local.sh
+
+test: install
+	@scripts/test.sh $(ARGS)
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: install
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+clean:
+	rm -rf .venv .tools var/*.pid

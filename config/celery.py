@@ -1,0 +1,47 @@
+"""The Celery application.
+
+``celery -A config worker`` and ``celery -A config beat`` work as written: settings come from
+Django's settings (``CELERY_`` namespace) and beat uses django-celery-beat's
+DatabaseScheduler through ``CELERY_BEAT_SCHEDULER``.
+"""
+
+import os
+
+from celery import Celery
+from celery.signals import worker_init
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+app = Celery("config")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def declare_queues(sender: Celery, **kwargs) -> None:
+    from django.conf import settings
+
+    sender.conf.task_queues = [
+        Queue(name, routing_key=name, queue_arguments={"x-max-priority": 10})
+        for name in settings.JOBS_QUEUES
+    ]
+
+
+def route_by_declared_queue(name, args, kwargs, options, task=None, **kw):
+    """Plain Celery calls of a @job_task go to the queue and priority it declares."""
+    if task is not None and hasattr(task, "job_queue"):
+        return {"queue": task.job_queue, "priority": task.job_priority}
+    return None
+
+
+app.conf.task_routes = (route_by_declared_queue,)
+
+
+@worker_init.connect
+def refuse_unsafe_time_limits(sender=None, **kwargs) -> None:
+    """A task whose hard time limit exceeds the visibility timeout would run twice."""
+    from config.settings.base import check_visibility_timeout
+
+    app.loader.import_default_modules()
+    check_visibility_timeout([t.time_limit for t in app.tasks.values() if t.time_limit])

@@ -1,0 +1,45 @@
+"""Built-in diagnostic tasks for operators, tests and benchmarks."""
+
+import time
+
+from celery import shared_task
+
+from jobs.backoff import exponential
+from jobs.task import job_task
+
+
+class DiagnosticFailure(Exception):
+    """The retryable error raised by ``jobs.fail``."""
+
+
+@job_task(name="jobs.noop", queue="default")
+def noop(*args, **kwargs) -> None:
+    """Does nothing: measures the platform's own overhead."""
+
+
+@job_task(name="jobs.sleep", queue="default")
+def sleep(seconds: float = 1.0) -> float:
+    time.sleep(float(seconds))
+    return float(seconds)
+
+
+@job_task(
+    name="jobs.fail",
+    bind=True,
+    queue="default",
+    max_attempts=5,
+    autoretry_for=(DiagnosticFailure,),
+    backoff=exponential(0.5),
+)
+def fail(self, times: int = 1) -> int:
+    """Fails its first ``times`` attempts with a retryable error, then succeeds."""
+    attempt = self.request.ledger_claim.attempts
+    if attempt <= int(times):
+        raise DiagnosticFailure(f"failing attempt {attempt} of the first {times}")
+    return attempt
+
+
+@shared_task(name="jobs.echo")
+def echo(value):
+    """A plain Celery task (no ledger): its result goes to django-celery-results."""
+    return value

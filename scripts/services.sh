@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Shared helpers: make PostgreSQL and Redis reachable, starting local servers if needed.
+
+redis_answers() {  # $1 = redis URL
+  .venv/bin/python - "$1" <<'PY' >/dev/null 2>&1
+import sys, redis
+redis.Redis.from_url(sys.argv[1], socket_connect_timeout=1).ping()
+PY
+}
+
+ensure_system_redis() {  # the machine's Redis on 127.0.0.1:6379, started if installed
+  local url=${1:-redis://127.0.0.1:6379/0}
+  redis_answers "$url" && return 0
+  if command -v redis-server >/dev/null; then
+    echo "==> starting redis-server on 127.0.0.1:6379"
+    mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /tmp --logfile /tmp/redis-6379.log
+    for _ in $(seq 50); do redis_answers "$url" && return 0; sleep 0.1; done
+  fi
+  echo "error: Redis is not reachable at $url and redis-server is not installed." >&2
+  echo "  fix 1: point REDIS_URL at a running Redis" >&2
+  echo "  fix 2: install Redis (e.g. apt-get install redis-server)" >&2
+  return 1
+}
+
+ensure_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return 0; fi
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    echo "==> starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+    for _ in $(seq 100); do pg_isready -q -h 127.0.0.1 -p 5432 && return 0; sleep 0.2; done
+  fi
+  echo "error: PostgreSQL is not reachable on 127.0.0.1:5432." >&2
+  echo "  fix 1: start PostgreSQL, or set DATABASE_URL to a reachable server" >&2
+  echo "  fix 2: install it (apt-get install postgresql)" >&2
+  return 1
+}
