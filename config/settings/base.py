@@ -4,6 +4,7 @@ Local runs need no environment at all: the defaults give an SQLite database in W
 under ``var/`` and Redis on localhost. ``config.settings.production`` tightens this.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -156,6 +157,14 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),
         "public_link": env.str("API_THROTTLE_PUBLIC_LINK", default="30/minute"),
     },
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    # A used refresh token is blacklisted: replaying it answers 401.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Durable Jobs API",
