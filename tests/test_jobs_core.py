@@ -45,7 +45,165 @@ def test_retry_with_backoff_then_success(worker):
 
 
 def test_progress_is_visible_from_another_process(worker):
-    result = sleep.delay(1)
-    wait_for(lambda: Job.objects.get(id=result.id).status == JobStatus.ACTIVE)
+    from tests.testapp.tasks import progress_then_sleep
+
+    result = progress_then_sleep.delay(1.5)
+    job = wait_for(lambda: Job.objects.filter(id=result.id, progress=50).first())
+    assert job.status == JobStatus.ACTIVE and job.progress_message == "half way"
     result.get(timeout=20)
-    assert Job.objects.get(id=result.id).progress == 100
+
+
+def test_redis_down_at_commit_job_waits_in_ledger_and_runs_when_redis_returns(
+    start_worker, tmp_path
+):
+    from tests.fixtures.workers import worker_env
+    from tests.private_redis import PrivateRedis, broker_at
+    from tests.testapp.models import SideEffect
+    from tests.testapp.tasks import record
+
+    redis_server = PrivateRedis(tmp_path / "redis").start()
+    start_worker(env=worker_env(REDIS_URL=redis_server.url))
+    with broker_at(redis_server.url):
+        redis_server.stop()
+        with transaction.atomic():
+            result = record.delay("while-redis-down")  # no exception for the caller
+        job = Job.objects.get(id=result.id)
+        assert job.status == JobStatus.WAITING and job.needs_publish
+
+        redis_server.start()  # back, and empty
+        wait_for(lambda: SideEffect.objects.filter(key="while-redis-down").exists(), timeout=40)
+    assert Job.objects.get(id=result.id).status == JobStatus.COMPLETED
+    assert SideEffect.objects.filter(key="while-redis-down").count() == 1
+
+
+def test_delayed_job_survives_a_worker_restart(start_worker):
+    from tests.testapp.models import SideEffect
+    from tests.testapp.tasks import record
+
+    first = start_worker("before")
+    result = record.apply_async(("delayed",), countdown=4)
+    assert Job.objects.get(id=result.id).status == JobStatus.DELAYED
+    first.stop()
+    time.sleep(4.5)  # due while no worker runs
+    start_worker("after")
+    wait_for(lambda: SideEffect.objects.filter(key="delayed").exists())
+    assert SideEffect.objects.filter(key="delayed").count() == 1
+
+
+def test_job_key_deduplicates_live_jobs_and_cancels_by_key(worker):
+    from jobs.services import job_cancel
+
+    first = noop.apply_async(countdown=60, job_key="cancel-order-1")
+    second = noop.apply_async(countdown=60, job_key="cancel-order-1")
+    assert first.id == second.id and first.created and not second.created
+    assert job_cancel(job_key="cancel-order-1")
+    # Once the first is no longer live, the key is free again.
+    third = noop.apply_async(countdown=60, job_key="cancel-order-1")
+    assert third.id != first.id
+    assert Job.objects.filter(job_key="cancel-order-1").count() == 2
+
+
+def test_cancelled_job_never_starts_even_with_its_message_in_redis(start_worker):
+    from jobs import broker
+    from jobs.services import job_cancel
+    from tests.testapp.models import SideEffect
+    from tests.testapp.tasks import record
+
+    result = record.delay("cancelled")  # published: the message sits in Redis, no worker yet
+    assert broker.queue_depths(["default"])["default"] == 1
+    assert job_cancel(job_id=result.id)
+    start_worker()
+    wait_for(lambda: broker.queue_depths(["default"])["default"] == 0)
+    noop.delay().get(timeout=20)  # the worker has certainly consumed the message by now
+    assert not SideEffect.objects.filter(key="cancelled").exists()
+    assert Job.objects.get(id=result.id).status == JobStatus.CANCELLED
+
+
+def test_redelivered_message_after_completion_does_nothing(worker):
+    from jobs import broker
+    from tests.testapp.models import SideEffect
+    from tests.testapp.tasks import record
+
+    result = record.delay("once")
+    result.get(timeout=20)
+    broker.publish([Job.objects.get(id=result.id)])  # the same message, delivered again
+    broker.publish([Job.objects.get(id=result.id)])
+    noop.delay().get(timeout=20)
+    wait_for(lambda: broker.queue_depths(["default"])["default"] == 0)
+    time.sleep(0.5)
+    assert SideEffect.objects.filter(key="once").count() == 1
+
+
+def test_retries_exhausted_fail_the_job_and_mail_the_admins_once(worker, worker_mailbox):
+    result = fail.apply_async((10,), max_attempts=2)
+    job = wait_for(
+        lambda: Job.objects.filter(id=result.id, status=JobStatus.FAILED).first(), timeout=30
+    )
+    assert job.attempts == 2
+    assert "DiagnosticFailure" in job.error and "Traceback" in job.traceback
+    subjects = wait_for(lambda: worker_mailbox.subjects())
+    time.sleep(0.5)
+    assert [s for s in worker_mailbox.subjects() if str(job.id) in s] == subjects[:1]
+
+
+def test_unlisted_exception_fails_at_once_without_retry(worker):
+    from jobs.tasks import sleep
+
+    result = sleep.delay("not a number")
+    job = wait_for(lambda: Job.objects.filter(id=result.id, status=JobStatus.FAILED).first())
+    assert job.attempts == 1 and "ValueError" in job.error
+
+
+def test_sigkill_of_the_worker_mid_job_completes_after_the_reaper(start_worker):
+    from tests.testapp.models import SideEffect
+    from tests.testapp.tasks import record
+
+    doomed = start_worker("doomed")
+    result = record.delay("survivor", 3)
+    wait_for(lambda: Job.objects.filter(id=result.id, status=JobStatus.ACTIVE).exists())
+    doomed.kill()
+    killed_at = time.monotonic()
+    start_worker("rescuer")
+    wait_for(lambda: SideEffect.objects.filter(key="survivor").exists(), timeout=60)
+    recovery = time.monotonic() - killed_at
+    job = Job.objects.get(id=result.id)
+    assert job.status == JobStatus.COMPLETED and job.crash_count == 1
+    assert SideEffect.objects.filter(key="survivor").count() == 1
+    assert recovery < 60
+
+
+def test_poison_job_is_failed_after_n_deliveries_and_other_jobs_flow(worker):
+    from tests.testapp.tasks import crash
+
+    poison = crash.delay()
+    healthy = [noop.delay(i) for i in range(20)]
+    for result in healthy:
+        result.get(timeout=30)
+    job = wait_for(
+        lambda: Job.objects.filter(id=poison.id, status=JobStatus.FAILED).first(), timeout=60
+    )
+    assert job.crash_count == 3 and "poison" in job.error
+
+
+def test_hard_time_limit_fails_the_job(worker):
+    from tests.testapp.tasks import overrun
+
+    result = overrun.delay(30)
+    job = wait_for(
+        lambda: Job.objects.filter(id=result.id, status=JobStatus.FAILED).first(), timeout=30
+    )
+    assert "TimeLimitExceeded" in job.error
+
+
+def test_enqueue_many_writes_one_insert_and_every_job_runs(worker):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from jobs.services import JobSpec, enqueue_many
+
+    specs = [JobSpec(task="jobs.noop", args=[i]) for i in range(500)]
+    with CaptureQueriesContext(connection) as queries:
+        jobs = enqueue_many(specs)
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1 and len(jobs) == 500
+    wait_for(lambda: Job.objects.filter(status=JobStatus.COMPLETED).count() == 500, timeout=60)

@@ -1,0 +1,40 @@
+"""Tasks for fault-injection and guarantee tests (registered only in test settings)."""
+
+import os
+import signal
+import time
+
+from jobs.task import job_task
+from tests.testapp.models import SideEffect
+
+
+@job_task(name="testapp.record", bind=True, max_attempts=3)
+def record(self, key: str, seconds: float = 0.0) -> str:
+    """Sleeps, then records one side effect (the job's effect, counted by the tests)."""
+    if seconds:
+        time.sleep(seconds)
+    SideEffect.objects.create(key=key, job_id=self.request.id)
+    return key
+
+
+@job_task(name="testapp.crash", max_attempts=10)
+def crash() -> None:
+    """A poison job: kills the pool process running it, every time."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@job_task(name="testapp.progress_then_sleep", bind=True)
+def progress_then_sleep(self, seconds: float) -> None:
+    self.progress(50, "half way")
+    time.sleep(seconds)
+
+
+@job_task(name="testapp.overrun", time_limit=2, soft_time_limit=1)
+def overrun(seconds: float) -> None:
+    """Ignores its soft time limit: only the hard limit stops it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.1)
+        except Exception:
+            pass
