@@ -147,7 +147,6 @@ def test_retries_exhausted_fail_the_job_and_mail_the_admins_once(worker, worker_
 
 
 def test_unlisted_exception_fails_at_once_without_retry(worker):
-    from jobs.tasks import sleep
 
     result = sleep.delay("not a number")
     job = wait_for(lambda: Job.objects.filter(id=result.id, status=JobStatus.FAILED).first())

@@ -7,3 +7,6 @@ class SideEffect(models.Model):
     key = models.CharField(max_length=200, db_index=True)
     job_id = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key

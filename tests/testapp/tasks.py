@@ -1,5 +1,6 @@
 """Tasks for fault-injection and guarantee tests (registered only in test settings)."""
 
+import contextlib
 import os
 import signal
 import time
@@ -34,7 +35,5 @@ def overrun(seconds: float) -> None:
     """Ignores its soft time limit: only the hard limit stops it."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(Exception):
             time.sleep(0.1)
-        except Exception:
-            pass
