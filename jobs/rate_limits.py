@@ -1,50 +1,57 @@
-"""Global rate limits: one token bucket in Redis per queue or task, shared by every worker.
+"""Global rate limits: one sliding-window log in Redis per queue or task, shared by every
+worker process on every machine.
 
-Celery's own ``rate_limit`` is per worker process; this one holds across the fleet. A job
-without a token is deferred (back to ``delayed``), not failed, and spends no attempt.
+Celery's own ``rate_limit`` is per worker process; this one holds across the fleet: at most
+``max`` jobs start in any window of ``duration`` ms, checked atomically against the log of
+actual starts. A job that finds the window full is deferred (back to ``delayed``), not
+failed, and spends no attempt. Deferred jobs reserve a future slot, so they come back spaced
+out instead of all retrying at once; the reservation is only a hint, the log decides.
 """
 
-import logging
 import time
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-log = logging.getLogger(__name__)
-
 _task_limits: dict[str, tuple[int, int]] = {}
 _queue_limits: dict[str, tuple[int, int]] = {}
-_queue_limits_loaded_at = 0.0
+_queue_limits_loaded_at = -1e9
 QUEUE_LIMITS_TTL = 2.0
 
-# Token bucket refilled continuously: `max` tokens per `duration` ms, burst of `max`.
-_BUCKET = """
-local key = KEYS[1]
-local capacity = tonumber(ARGV[1])
-local per_ms = tonumber(ARGV[2]) / tonumber(ARGV[3])
+# KEYS[1]: actual starts (score = start ms); KEYS[2]: pending reservations (member = job).
+# Returns 0 (start now, recorded) or the ms until the job's reserved slot.
+_SLIDING_WINDOW = """
+local max, duration, job = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', key, 'tokens', 'at')
-local tokens = tonumber(state[1]) or capacity
-local at = tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + (now - at) * per_ms)
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-else
-  wait = math.ceil((1 - tokens) / per_ms)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - duration)
+redis.call('ZREM', KEYS[2], job)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - duration)
+if redis.call('ZCARD', KEYS[1]) < max then
+  redis.call('ZADD', KEYS[1], now, job .. ':' .. now)
+  redis.call('PEXPIRE', KEYS[1], duration * 2)
+  return 0
 end
-redis.call('HSET', key, 'tokens', tokens, 'at', now)
-redis.call('PEXPIRE', key, math.ceil(capacity / per_ms) + 1000)
-return wait
+local times = {}
+for _, v in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')) do
+  if _ % 2 == 0 then table.insert(times, tonumber(v)) end
+end
+for _, v in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')) do
+  if _ % 2 == 0 then table.insert(times, tonumber(v)) end
+end
+table.sort(times)
+local slot = math.max(now, times[#times - max + 1] + duration) + 1
+redis.call('ZADD', KEYS[2], slot, job)
+redis.call('PEXPIRE', KEYS[2], slot - now + duration * 2)
+return slot - now
 """
 _script = None
 
 
 def parse_rate(text: str) -> tuple[int, int]:
-    """ "100/s", "10/m", "5/h" or "100/1000ms" -> (max, duration_ms)."""
+    """'100/s', '10/m', '5/h' or '100/1000ms' -> (max, duration_ms)."""
     try:
-        count, _, unit = text.partition("/")
+        count, _, unit = str(text).partition("/")
         units = {"s": 1000, "m": 60_000, "h": 3_600_000}
         duration = int(unit[:-2]) if unit.endswith("ms") else units[unit]
         value = (int(count), duration)
@@ -60,6 +67,7 @@ def declare_task_limit(task_name: str, rate: str) -> None:
 
 
 def _queue_limit(queue: str) -> tuple[int, int] | None:
+    """Queue limits live in the DB (QueueState, editable in admin); re-read every 2 s."""
     global _queue_limits, _queue_limits_loaded_at
     if time.monotonic() - _queue_limits_loaded_at > QUEUE_LIMITS_TTL:
         from jobs.models import QueueState
@@ -72,24 +80,37 @@ def _queue_limit(queue: str) -> tuple[int, int] | None:
     return _queue_limits.get(queue)
 
 
-def _take(key: str, limit: tuple[int, int]) -> int:
+def _take(bucket: str, limit: tuple[int, int], job_id: str) -> int:
     global _script
     from jobs.broker import redis_client
 
     if _script is None:
-        _script = redis_client().register_script(_BUCKET)
-    return int(_script(keys=[f"jobs:ratelimit:{key}"], args=[limit[0], limit[0], limit[1]]))
+        _script = redis_client().register_script(_SLIDING_WINDOW)
+    count, duration_ms = limit
+    keys = [f"jobs:ratelimit:{bucket}:starts", f"jobs:ratelimit:{bucket}:pending"]
+    return int(_script(keys=keys, args=[count, duration_ms, job_id]))
 
 
-def acquire(*, task: str, queue: str) -> datetime | None:
-    """Take a token for the task and its queue; returns when to try again if there is none."""
+def acquire(*, task: str, queue: str, job_id: str) -> datetime | None:
+    """None if the job may start now; otherwise when its reserved slot comes."""
     wait_ms = 0
-    for key, limit in (
+    for bucket, limit in (
         (f"task:{task}", _task_limits.get(task)),
         (f"queue:{queue}", _queue_limit(queue)),
     ):
         if limit is not None:
-            wait_ms = max(wait_ms, _take(key, limit))
+            wait_ms = max(wait_ms, _take(bucket, limit, job_id))
     if not wait_ms:
         return None
     return timezone.now() + timedelta(milliseconds=wait_ms)
+
+
+def queue_set_rate_limit(*, queue: str, max_jobs: int | None, duration_ms: int = 1000) -> None:
+    """Set (or with max_jobs=None clear) a queue's global limit: max_jobs per duration_ms."""
+    from jobs.models import QueueState
+
+    if max_jobs is not None and (max_jobs < 1 or duration_ms < 1):
+        raise ValueError("rate_limit: max and duration must be positive")
+    QueueState.objects.update_or_create(
+        name=queue, defaults={"rate_limit_max": max_jobs, "rate_limit_duration_ms": duration_ms}
+    )

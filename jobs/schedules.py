@@ -90,3 +90,33 @@ def _priority(value) -> int:
     from jobs.priorities import Priority
 
     return int(Priority.parse(value))
+
+
+# The platform's own periodic jobs. The dispatcher and reaper also run continuously in every
+# worker; the sweep here is their backstop when no worker-embedded dispatcher is enabled.
+SCHEDULES = [
+    Schedule(
+        name="jobs.maintenance-sweep",
+        task="jobs.maintenance_sweep",
+        cron="* * * * *",
+        queue="jobs.maintenance",
+        priority="HIGH",
+        description="Publish due/unpublished jobs, reap jobs of dead workers",
+    ),
+    Schedule(
+        name="jobs.retention",
+        task="jobs.apply_retention",
+        cron="0 3 * * *",
+        queue="jobs.maintenance",
+        priority="LOW",
+        description="Remove finished jobs and Celery results past their retention",
+    ),
+    Schedule(
+        name="jobs.alerts",
+        task="jobs.evaluate_alerts",
+        cron="* * * * *",
+        queue="jobs.maintenance",
+        priority="HIGH",
+        description="Evaluate the alert rules and mail the admins about new alerts",
+    ),
+]

@@ -183,7 +183,7 @@ class LedgerTask(Task):
         job_id = self.request.id
         from jobs import rate_limits
 
-        wait = rate_limits.acquire(task=self.name, queue=self._queue_of_request())
+        wait = rate_limits.acquire(task=self.name, queue=self._queue_of_request(), job_id=job_id)
         if wait:
             execution.job_defer(job_id=job_id, until=wait)
             raise Ignore()

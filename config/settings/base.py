@@ -220,7 +220,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "queue_order_strategy": "priority",
 }
 CELERY_RESULT_EXPIRES = None  # results are trimmed by the jobs retention sweep instead
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, extended with per-slot fire records (jobs/beat.py).
+CELERY_BEAT_SCHEDULER = "jobs.beat:LedgerScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 5
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
@@ -250,6 +251,19 @@ JOBS_HEARTBEAT_TIMEOUT = env.float("JOBS_HEARTBEAT_TIMEOUT", default=20.0)
 JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=30.0)
 JOBS_POISON_THRESHOLD = env.int("JOBS_POISON_THRESHOLD", default=3)
 JOBS_DISPATCHER_IN_WORKER = env.bool("JOBS_DISPATCHER_IN_WORKER", default=True)
+# Per-status retention of finished jobs (seed 003 removeOnComplete {age, count}): age in
+# seconds, count = newest jobs kept per queue. Applied by the jobs.apply_retention schedule.
+JOBS_RETENTION = {
+    "completed": {
+        "age": env.int("JOBS_KEEP_COMPLETED_SECONDS", default=24 * 3600),
+        "count": env.int("JOBS_KEEP_COMPLETED_COUNT", default=1000),
+    },
+    "failed": {"age": env.int("JOBS_KEEP_FAILED_SECONDS", default=7 * 24 * 3600)},
+    "cancelled": {"age": env.int("JOBS_KEEP_CANCELLED_SECONDS", default=24 * 3600)},
+}
+JOBS_RESULTS_RETENTION = env.int("JOBS_RESULTS_RETENTION_SECONDS", default=7 * 24 * 3600)
+# A scheduled fire that has not happened this long after its slot is reported as missed.
+JOBS_SCHEDULE_MISS_GRACE = env.int("JOBS_SCHEDULE_MISS_GRACE_SECONDS", default=120)
 
 LOGGING = {
     "version": 1,
@@ -273,3 +287,31 @@ def check_visibility_timeout(hard_time_limits: list[float]) -> None:
 
 
 check_visibility_timeout([])
+
+# --- tickets --------------------------------------------------------------------------------
+# Seat locks hold a seat while its user decides; a booking turns them into a reservation that
+# lapses unless paid. Ticket generation retries with increasing delays (base, 2x, 4x, ...).
+TICKETS_MAX_SEATS_PER_USER = env.int("TICKETS_MAX_SEATS_PER_USER", default=6)
+TICKETS_LOCK_TTL_SECONDS = env.int("TICKETS_LOCK_TTL_SECONDS", default=600)
+TICKETS_RESERVATION_TTL_SECONDS = env.int("TICKETS_RESERVATION_TTL_SECONDS", default=900)
+TICKETS_SWEEP_BATCH_SIZE = env.int("TICKETS_SWEEP_BATCH_SIZE", default=500)
+TICKETS_SWEEP_MAX_BATCHES = env.int("TICKETS_SWEEP_MAX_BATCHES", default=20)
+TICKETS_GENERATION_MAX_ATTEMPTS = env.int("TICKETS_GENERATION_MAX_ATTEMPTS", default=5)
+TICKETS_GENERATION_RETRY_DELAY_SECONDS = env.int(
+    "TICKETS_GENERATION_RETRY_DELAY_SECONDS", default=180
+)
+TICKETS_GENERATION_LEASE_SECONDS = env.int("TICKETS_GENERATION_LEASE_SECONDS", default=600)
+TICKETS_STUCK_AFTER_SECONDS = env.int("TICKETS_STUCK_AFTER_SECONDS", default=1800)
+for _name in [n for n in dir() if n.startswith("TICKETS_")]:
+    if vars()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be a whole number of at least 1")
+
+# --- waitlist -------------------------------------------------------------------------------
+# Notifications and audit logs older than this are removed by the daily waitlist.cleanup job.
+WAITLIST_RETENTION_DAYS = env.int("WAITLIST_RETENTION_DAYS", default=30)
+if WAITLIST_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("WAITLIST_RETENTION_DAYS must be a whole number of at least 1")
+# Emails are sent by workers, which have no request to build absolute links from.
+WAITLIST_PUBLIC_BASE_URL = env.str("WAITLIST_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Dotted path of the email backend for waitlist notifications; empty = EMAIL_BACKEND.
+WAITLIST_EMAIL_BACKEND = env.str("WAITLIST_EMAIL_BACKEND", default="") or None
