@@ -95,13 +95,15 @@ def schedule_run_now(*, name: str):
     """Enqueue the schedule's task once, now, with its arguments and queue."""
     from celery import current_app
 
+    from jobs.task import registered_tasks
+
     task = _get(name)
     args = json.loads(task.args or "[]")
     kwargs = json.loads(task.kwargs or "{}")
     options = {"queue": task.queue} if task.queue else {}
     if task.priority is not None:
         options["priority"] = task.priority
-    registered = current_app.tasks.get(task.task)
+    registered = registered_tasks().get(task.task)
     if registered is not None:
         return registered.apply_async(args, kwargs, **options)
     return current_app.send_task(task.task, args, kwargs, **options)

@@ -311,9 +311,19 @@ def job_task(
     return register
 
 
-def task_defaults(name: str):
-    """The registered task's defaults (queue, priority, max_attempts), if it is known here."""
+def registered_tasks():
+    """Celery's task registry with every app's tasks imported.
+
+    Workers import autodiscovered task modules at start; web and beat processes do not,
+    so anything that looks a task up by name goes through here.
+    """
     from celery import current_app
 
-    task = current_app.tasks.get(name)
+    current_app.loader.import_default_modules()
+    return current_app.tasks
+
+
+def task_defaults(name: str):
+    """The registered task's defaults (queue, priority, max_attempts), if it is known here."""
+    task = registered_tasks().get(name)
     return task if isinstance(task, LedgerTask) else None
