@@ -10,6 +10,8 @@ export WEB_PORT=${PORT:-8000}
 export FLOWER_PORT=${FLOWER_PORT:-5555}
 export FLOWER_USER=${FLOWER_USER:-admin}
 export FLOWER_PASSWORD=${FLOWER_PASSWORD:-admin}
+# Flower keeps its history here across restarts (--persistent).
+export FLOWER_DB=${FLOWER_DB:-var/flower.db}
 
 # Redis: REDIS_URL if it answers; else a private redis-server under var/; else stop.
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
