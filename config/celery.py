@@ -16,6 +16,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Celery's Django fixup closes the database connection before and after every task unless
+# this is set, which makes every job pay for a new PostgreSQL connection. Connections are
+# recycled every JOBS_DB_REUSE_MAX tasks instead; the ledger's statements reconnect once
+# when a connection turns out to be dead (jobs/execution.py).
+app.conf["CELERY_DB_REUSE_MAX"] = int(os.environ.get("JOBS_DB_REUSE_MAX", "500"))
 
 
 @app.on_after_configure.connect

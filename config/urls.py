@@ -1,15 +1,22 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from jobs.healthz import healthz
+from jobs.prometheus import prometheus_metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
     path("api/auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("api/jobs/", include("waitlist.urls_jobs")),
+    path("api/jobs/", include("jobs.api.urls")),
+    path("metrics", prometheus_metrics, name="prometheus-metrics"),
+    path("api/waitlist/", include("waitlist.urls")),
+    path("waitlist/", include("waitlist.urls_public")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/tickets/", include("tickets.urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -6,4 +6,6 @@ class JobsConfig(AppConfig):
     verbose_name = "Jobs"
 
     def ready(self) -> None:
-        from jobs import worker_runtime  # noqa: F401  (connects the worker signals)
+        # Connect the worker signal receivers: heartbeats and the dispatcher, and the
+        # clean-shutdown marker that keeps a stopped worker from being reported as down.
+        from jobs import alerts, worker_runtime  # noqa: F401

@@ -5,50 +5,84 @@ error for the caller: the row is flagged ``needs_publish`` and the dispatcher pu
 when Redis is back.
 """
 
+import base64
+import bisect
 import logging
+import os
+import uuid
 from collections.abc import Iterable, Sequence
 
+import redis
 from celery import current_app
 from django.conf import settings
+from kombu.utils import json as kombu_json
 
 from jobs.models import Job
 
 log = logging.getLogger(__name__)
 
-# A short publish retry: a request whose broker is down answers in well under a second and
-# leaves the job to the dispatcher, instead of blocking on Celery's default retry policy.
-PUBLISH_RETRY_POLICY = {
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.1,
-    "interval_max": 0.1,
-}
 # Redis keys that survive only as long as the broker's data does (see dispatcher).
 EPOCH_KEY = "jobs:broker-epoch"
 
+_clients: dict[int, object] = {}
+
+
+def _envelope(job: Job) -> str:
+    """The message kombu's Redis transport would store for this job, built directly.
+
+    Headers and body come from Celery's own task-protocol builder; the envelope around them
+    is kombu's (tests/test_broker_envelope.py checks it against kombu's own output). Built
+    here so that a batch of jobs is one LPUSH per priority list instead of one kombu
+    publish per job.
+    """
+    message = current_app.amqp.as_task_v2(
+        str(job.id), job.task, job.args, job.kwargs, ignore_result=True
+    )
+    body = base64.b64encode(kombu_json.dumps(message.body).encode()).decode()
+    return kombu_json.dumps(
+        {
+            "body": body,
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": message.headers,
+            "properties": {
+                **message.properties,
+                "delivery_mode": 2,
+                # The anonymous exchange: the routing key is the queue.
+                "delivery_info": {"exchange": "", "routing_key": job.queue},
+                "priority": job.priority,
+                "body_encoding": "base64",
+                "delivery_tag": str(uuid.uuid4()),
+            },
+        }
+    )
+
 
 def publish(jobs: Sequence[Job]) -> None:
-    """Publish jobs in one pipelined round trip. Raises on broker errors."""
+    """Publish jobs: one round trip, one LPUSH per (queue, priority) list, in order.
+
+    Raises on broker errors (after one retry, which is what a Redis restart needs)."""
     if not jobs:
         return
-    app = current_app
-    with app.producer_or_acquire() as producer, producer.batch(max_size=1000):
-        for job in jobs:
-            app.send_task(
-                job.task,
-                args=job.args,
-                kwargs=job.kwargs,
-                task_id=str(job.id),
-                # The anonymous exchange routes straight to the queue's list, skipping a
-                # binding lookup round trip per message.
-                exchange="",
-                routing_key=job.queue,
-                queue=job.queue,
-                priority=job.priority,
-                ignore_result=True,
-                producer=producer,
-                retry_policy=PUBLISH_RETRY_POLICY,
-            )
+    lists: dict[str, list[str]] = {}
+    for job in jobs:
+        lists.setdefault(_list_for(job.queue, job.priority), []).append(_envelope(job))
+    for attempt in (1, 2):
+        try:
+            with redis_client().pipeline(transaction=False) as pipe:
+                for key, messages in lists.items():
+                    # LPUSH k m1 m2 m3 leaves m1 nearest the consumer's end (FIFO).
+                    pipe.lpush(key, *messages)
+                pipe.execute()
+            return
+        except redis.ConnectionError:
+            if attempt == 2:
+                raise
+
+
+def reset_connection() -> None:
+    """Forget this process's broker connections (after the broker URL changed)."""
+    _clients.pop(os.getpid(), None)
 
 
 def publish_or_flag(jobs: Sequence[Job]) -> bool:
@@ -65,19 +99,29 @@ def publish_or_flag(jobs: Sequence[Job]) -> bool:
         return False
 
 
-def redis_client():
-    """A redis-py client on the broker's Redis (for depths, epochs and rate limits)."""
-    import redis
+def redis_client() -> redis.Redis:
+    """This process's client on the broker's Redis (publishing, depths, epochs, rate
+    limits). Thread-safe; re-made after a fork."""
+    client = _clients.get(os.getpid())
+    if client is None:
+        client = redis.Redis.from_url(
+            settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=5
+        )
+        _clients[os.getpid()] = client
+    return client
 
-    return redis.Redis.from_url(
-        settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=5
-    )
+
+def _list_for(queue: str, priority: int) -> str:
+    """The Redis list kombu's transport uses for this queue and priority."""
+    sep = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("sep", "\x06\x16")
+    steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("priority_steps", [0, 3, 6, 9])
+    step = steps[bisect.bisect(steps, priority) - 1]
+    return queue if step == 0 else f"{queue}{sep}{step}"
 
 
 def _priority_lists(queue: str) -> list[str]:
-    sep = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("sep", "\x06\x16")
     steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("priority_steps", [0, 3, 6, 9])
-    return [queue if step == 0 else f"{queue}{sep}{step}" for step in steps]
+    return [_list_for(queue, step) for step in steps]
 
 
 def queue_depths(queues: Iterable[str], client=None) -> dict[str, int]:

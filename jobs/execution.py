@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.mail import mail_admins
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from jobs.models import Job, JobStatus, QueueState
@@ -43,22 +43,38 @@ RETURNING attempts, max_attempts
 """
 
 
+def reconnecting(statement):
+    """Run a single-statement ledger write; if the connection was dropped (database
+    restart, idle timeout), reconnect and run it once more. Each statement is atomic, so
+    a retry never applies it twice."""
+    try:
+        return statement()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise
+        log.warning("database connection lost; reconnecting", exc_info=True)
+        connection.close()
+        return statement()
+
+
 def job_claim(*, job_id: str, worker: str) -> Claim | None:
     """Move a waiting job to active for this worker; None if it is not ours to run."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_SQL,
-            [
-                JobStatus.ACTIVE,
-                timezone.now(),
-                worker,
-                False,
-                _pk(job_id),
-                JobStatus.WAITING,
-                QueueState.ALL,
-            ],
-        )
-        row = cursor.fetchone()
+    params = [
+        JobStatus.ACTIVE,
+        timezone.now(),
+        worker,
+        False,
+        _pk(job_id),
+        JobStatus.WAITING,
+        QueueState.ALL,
+    ]
+
+    def claim():
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, params)
+            return cursor.fetchone()
+
+    row = reconnecting(claim)
     if row is None:
         return None
     return Claim(job_id=job_id, attempts=row[0], max_attempts=row[1], worker=worker)
@@ -79,33 +95,58 @@ def _active(claim: Claim):
     return Job.objects.filter(id=claim.job_id, status=JobStatus.ACTIVE, attempts=claim.attempts)
 
 
+_COMPLETE_SQL = f"""
+UPDATE {Job._meta.db_table}
+   SET status = %s, finished_at = %s, result = %s, progress = 100
+ WHERE id = %s AND status = %s AND attempts = %s
+"""
+
+
 def job_complete(*, claim: Claim, result) -> bool:
-    return bool(
-        _active(claim).update(
-            status=JobStatus.COMPLETED, finished_at=timezone.now(), result=result, progress=100
-        )
-    )
+    """The hot path's second (and last) write: one statement, no ORM query building."""
+    params = [
+        JobStatus.COMPLETED,
+        timezone.now(),
+        None
+        if result is None
+        else Job._meta.get_field("result").get_db_prep_value(result, connection),
+        _pk(claim.job_id),
+        JobStatus.ACTIVE,
+        claim.attempts,
+    ]
+
+    def complete():
+        with connection.cursor() as cursor:
+            cursor.execute(_COMPLETE_SQL, params)
+            return cursor.rowcount
+
+    return bool(reconnecting(complete))
 
 
 def job_schedule_retry(*, claim: Claim, delay: float, error: str, traceback: str) -> bool:
     """Store the next attempt in the ledger: durable however long the backoff is."""
     now = timezone.now()
     return bool(
-        _active(claim).update(
-            status=JobStatus.DELAYED,
-            scheduled_for=now + timedelta(seconds=delay),
-            finished_at=now,
-            error=error,
-            traceback=traceback,
+        reconnecting(
+            lambda: _active(claim).update(
+                status=JobStatus.DELAYED,
+                scheduled_for=now + timedelta(seconds=delay),
+                finished_at=now,
+                error=error,
+                traceback=traceback,
+            )
         )
     )
 
 
 def job_fail(*, claim: Claim, error: str, traceback: str) -> bool:
     """The dead-letter state. Admins get one mail per job: only the winning UPDATE sends it."""
+    now = timezone.now()
     failed = bool(
-        _active(claim).update(
-            status=JobStatus.FAILED, finished_at=timezone.now(), error=error, traceback=traceback
+        reconnecting(
+            lambda: _active(claim).update(
+                status=JobStatus.FAILED, finished_at=now, error=error, traceback=traceback
+            )
         )
     )
     if failed:

@@ -57,13 +57,19 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Every status change rewrites the row and adds an entry to each index whose
+        # predicate the new version matches, so only two indexes cover all rows; the rest
+        # are partial and hold just the few rows they serve.
         indexes = [
-            # Operator lists: a queue's jobs of one status, newest first.
+            # Operator lists and metrics: a queue's jobs of one status, newest first.
             models.Index(
                 fields=["queue", "status", "-created_at"], name="job_queue_status_created"
             ),
-            models.Index(fields=["status", "-created_at"], name="job_status_created"),
-            # The dispatcher's scan for due delayed jobs.
+            models.Index(
+                fields=["-created_at"], condition=Q(status="failed"), name="job_failed_created"
+            ),
+            models.Index(fields=["worker"], condition=Q(status="active"), name="job_active_worker"),
+            # The dispatcher's scans: due delayed jobs, jobs to (re)publish.
             models.Index(
                 fields=["priority", "scheduled_for"],
                 condition=Q(status="delayed"),
@@ -74,14 +80,17 @@ class Job(models.Model):
                 condition=Q(needs_publish=True),
                 name="job_needs_publish",
             ),
-            models.Index(fields=["worker"], condition=Q(status="active"), name="job_active_worker"),
-            models.Index(fields=["task", "status"], name="job_task_status"),
-            models.Index(fields=["finished_at"], name="job_finished_at"),
+            # Retention and last-hour metrics.
+            models.Index(
+                fields=["finished_at"],
+                condition=Q(finished_at__isnull=False),
+                name="job_finished_at",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
                 fields=["job_key"],
-                condition=Q(status__in=["delayed", "waiting", "active"]),
+                condition=Q(status__in=["delayed", "waiting", "active"], job_key__isnull=False),
                 name="job_key_unique_while_live",
             ),
             models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_percent"),
@@ -131,3 +140,65 @@ class WorkerProcess(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ScheduleFire(models.Model):
+    """One row per (schedule, slot) that fired. The unique constraint is what stops a second
+    beat process from firing the same slot again; the rows also show missed runs."""
+
+    schedule = models.CharField(max_length=200)
+    slot = models.DateTimeField()
+    fired_at = models.DateTimeField()
+    job_id = models.CharField(max_length=64, blank=True, default="")
+    scheduler = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "slot"], name="schedule_fire_once")
+        ]
+        indexes = [models.Index(fields=["schedule", "-slot"], name="schedule_fire_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.schedule} @ {self.slot.isoformat()}"
+
+
+class AlertRule(models.TextChoices):
+    FAILURE_RATE = "failure_rate", "Failure rate over the threshold in the last hour"
+    QUEUE_BACKLOG = "queue_backlog", "Too many waiting jobs"
+    SLOW_PROCESSING = "slow_processing", "Processing slower than its baseline"
+    WORKER_DOWN = "worker_down", "Worker down"
+    SCHEDULE_MISSED = "schedule_missed", "Scheduled job missed"
+
+
+class Alert(models.Model):
+    """One occurrence of an alert condition (rule + subject), from the evaluation that first
+    saw it until the one that no longer does. At most one open row per (rule, subject): that
+    constraint is what makes the admins' mail go out once, however many evaluations run."""
+
+    rule = models.CharField(max_length=40, choices=AlertRule.choices)
+    # What the alert is about: a queue, a worker ("host:pid") or a schedule name.
+    subject = models.CharField(max_length=200)
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    opened_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject"],
+                condition=Q(resolved_at__isnull=True),
+                name="alert_open_once",
+            )
+        ]
+        indexes = [models.Index(fields=["-opened_at"], name="alert_opened")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

@@ -43,8 +43,16 @@ class JobFailed(Exception):
     """Raised by ``LedgerResult.get`` for a job that failed or was cancelled."""
 
 
+_process_name: tuple[int, str] | None = None
+
+
 def process_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """'host:pid' of this process (cached; re-made after a fork)."""
+    global _process_name
+    pid = os.getpid()
+    if _process_name is None or _process_name[0] != pid:
+        _process_name = (pid, f"{socket.gethostname()}:{pid}")
+    return _process_name[1]
 
 
 class LedgerRequest(Request):
@@ -254,6 +262,8 @@ def _jsonable(value):
     """Results are small JSON; anything else is stored as its repr."""
     import json
 
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
     try:
         json.dumps(value, cls=DjangoJSONEncoder)
         return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
@@ -311,15 +321,21 @@ def job_task(
     return register
 
 
+_task_modules_imported = False
+
+
 def registered_tasks():
     """Celery's task registry with every app's tasks imported.
 
     Workers import autodiscovered task modules at start; web and beat processes do not,
     so anything that looks a task up by name goes through here.
     """
+    global _task_modules_imported
     from celery import current_app
 
-    current_app.loader.import_default_modules()
+    if not _task_modules_imported:
+        current_app.loader.import_default_modules()
+        _task_modules_imported = True
     return current_app.tasks
 
 

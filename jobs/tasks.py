@@ -43,3 +43,26 @@ def fail(self, times: int = 1) -> int:
 def echo(value):
     """A plain Celery task (no ledger): its result goes to django-celery-results."""
     return value
+
+
+@job_task(name="jobs.maintenance_sweep", queue="jobs.maintenance", priority="HIGH")
+def maintenance_sweep() -> dict:
+    from jobs.dispatcher import Dispatcher
+
+    Dispatcher().tick()
+    return {"ok": True}
+
+
+@job_task(name="jobs.apply_retention", queue="jobs.maintenance", priority="LOW", max_attempts=2)
+def apply_retention() -> dict:
+    from jobs.retention import apply_retention as run
+
+    return run()
+
+
+@job_task(name="jobs.evaluate_alerts", queue="jobs.maintenance", priority="HIGH", max_attempts=2)
+def evaluate_alerts() -> dict:
+    """Seed 004's alert rules: new alerts mail the admins once (jobs.alerts)."""
+    from jobs.alerts import alerts_evaluate
+
+    return alerts_evaluate()

@@ -74,7 +74,10 @@ def broker_at(url: str):
     def reset_pools():
         from kombu import pools
 
+        from jobs import broker
+
         pools.reset()  # kombu's process-wide producer pools, keyed by connection
+        broker.reset_connection()  # the ledger publisher's own held connection
         current_app._pool = None
         current_app.amqp._producer_pool = None
 

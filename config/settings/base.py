@@ -100,10 +100,13 @@ CACHES = {
         "KEY_PREFIX": "cache",
     }
 }
+# redis-py 8 reads with a 5 s socket timeout by default: the very 5 s channels_redis blocks
+# for in BZPOPMIN, so every WebSocket consumer would die after ~5 idle seconds. Reads may
+# wait up to 30 s.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "channels"},
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": "channels"},
     }
 }
 
@@ -315,3 +318,41 @@ if WAITLIST_RETENTION_DAYS < 1:
 WAITLIST_PUBLIC_BASE_URL = env.str("WAITLIST_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Dotted path of the email backend for waitlist notifications; empty = EMAIL_BACKEND.
 WAITLIST_EMAIL_BACKEND = env.str("WAITLIST_EMAIL_BACKEND", default="") or None
+
+# --- operations -----------------------------------------------------------------------------
+# Admin REST API (/api/jobs/): its own throttle scope on top of the anon/user rates.
+JOBS_API_THROTTLE_RATE = env.str("JOBS_API_THROTTLE_RATE", default="600/minute")
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].setdefault("jobs_admin", JOBS_API_THROTTLE_RATE)
+# Prometheus /metrics: these client addresses (or networks) need no credentials; anyone
+# else needs a staff account (basic auth, JWT or session).
+JOBS_METRICS_ALLOWED_IPS = env.list("JOBS_METRICS_ALLOWED_IPS", default=["127.0.0.1"])
+# Alert rules (seed 004), evaluated every minute by the jobs.alerts schedule.
+JOBS_ALERT_FAILURE_RATE = env.float("JOBS_ALERT_FAILURE_RATE", default=10.0)  # percent
+JOBS_ALERT_MIN_SAMPLE = env.int("JOBS_ALERT_MIN_SAMPLE", default=20)
+JOBS_ALERT_WAITING_THRESHOLD = env.int("JOBS_ALERT_WAITING_THRESHOLD", default=1000)
+JOBS_ALERT_SLOW_FACTOR = env.float("JOBS_ALERT_SLOW_FACTOR", default=2.0)
+JOBS_ALERT_SLOW_MIN_SAMPLE = 10
+JOBS_ALERT_BASELINE_CACHE_SECONDS = 600
+JOBS_ALERT_WORKER_DOWN_WINDOW = env.int("JOBS_ALERT_WORKER_DOWN_WINDOW_SECONDS", default=3600)
+JOBS_HEALTH_CACHE_SECONDS = 5
+# WebSocket job stream: how often jobs seen running are re-read (retries and cancellations
+# send no Celery event).
+JOBS_WS_POLL_INTERVAL = 0.5
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "JobStatusEnum": "jobs.models.JobStatus",
+        "JobListStatusEnum": "jobs.selectors.LIST_STATUSES",
+        "JobCleanStatusEnum": "jobs.api.serializers.CLEAN_STATUSES",
+        "JobPriorityEnum": "jobs.api.serializers.PRIORITY_NAMES",
+        # The apps' status/reason choice sets, each under one name of its own.
+        "SlotStatusEnum": "waitlist.models.SlotStatus",
+        "EntryStatusEnum": "waitlist.models.EntryStatus",
+        "HoldStatusEnum": "waitlist.models.HoldStatus",
+        "NotificationStatusEnum": "waitlist.models.NotificationStatus",
+        "CascadeReasonEnum": "waitlist.models.CascadeReason",
+        "SeatStatusEnum": "tickets.models.SeatStatus",
+        "SeatLockStatusEnum": "tickets.models.SeatLockStatus",
+        "BookingStatusEnum": "tickets.models.BookingStatus",
+        "GenerationStatusEnum": "tickets.models.GenerationStatus",
+    }
+)

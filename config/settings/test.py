@@ -29,5 +29,6 @@ REST_FRAMEWORK = {
         "anon": "10000/minute",
         "user": "100000/minute",
         "public_link": "10000/minute",
+        "jobs_admin": "100000/minute",
     },
 }

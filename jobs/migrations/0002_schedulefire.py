@@ -4,25 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0001_initial'),
+        ("jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ScheduleFire',
+            name="ScheduleFire",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('schedule', models.CharField(max_length=200)),
-                ('slot', models.DateTimeField()),
-                ('fired_at', models.DateTimeField()),
-                ('job_id', models.CharField(blank=True, default='', max_length=64)),
-                ('scheduler', models.CharField(blank=True, default='', max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("schedule", models.CharField(max_length=200)),
+                ("slot", models.DateTimeField()),
+                ("fired_at", models.DateTimeField()),
+                ("job_id", models.CharField(blank=True, default="", max_length=64)),
+                ("scheduler", models.CharField(blank=True, default="", max_length=200)),
             ],
             options={
-                'indexes': [models.Index(fields=['schedule', '-slot'], name='schedule_fire_latest')],
-                'constraints': [models.UniqueConstraint(fields=('schedule', 'slot'), name='schedule_fire_once')],
+                "indexes": [
+                    models.Index(fields=["schedule", "-slot"], name="schedule_fire_latest")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("schedule", "slot"), name="schedule_fire_once")
+                ],
             },
         ),
     ]

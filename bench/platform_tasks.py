@@ -1,0 +1,19 @@
+"""Platform-side probe task for the latency scenario (loaded with `-I bench.platform_tasks`)."""
+
+import time
+
+import redis
+from django.conf import settings
+
+from jobs.task import job_task
+
+_redis = None
+
+
+@job_task(name="bench.platform.probe")
+def probe(sent_at: float):
+    global _redis
+    started = time.time()
+    if _redis is None:
+        _redis = redis.Redis.from_url(settings.REDIS_URL)
+    _redis.rpush("bench:latency", started - sent_at)

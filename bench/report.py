@@ -1,0 +1,138 @@
+"""Turns measurements into the markdown table printed by `make bench` and BENCHMARKS.md."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bench.harness import Measurement, percentile
+
+
+@dataclass
+class Report:
+    machine: dict
+    sizes: object
+    runs: int
+    smoke: bool
+    started: datetime
+    sections: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def check(self, ok: bool, message: str) -> None:
+        """A correctness failure (a job missing): the run fails, whatever the speed."""
+        if not ok:
+            self.failures.append(message)
+
+    def _table(self, title: str, header: list[str], rows: list[list[str]], notes=()) -> None:
+        lines = [
+            f"### {title}",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join("---" for _ in header) + "|",
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines += ["", *notes] if notes else []
+        self.sections.append("\n".join(lines))
+
+    @staticmethod
+    def _verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    def drain(self, results: dict[str, Measurement], n: int) -> None:
+        platform = results["platform (ledger)"]
+        same = results["raw Celery, same reliability"]
+        rows = []
+        for name, m in results.items():
+            rows.append(
+                [
+                    name,
+                    f"{m.median:,.0f}",
+                    m.spread(),
+                    f"{m.median / same.median:.2f}x",
+                    f"{m.extra_median('db_transactions'):.2f}"
+                    if "db_transactions" in m.extra
+                    else "-",
+                    f"{m.extra_median('redis_commands'):.1f}",
+                ]
+            )
+        ratio = platform.median / same.median
+        self._table(
+            f"1. Drain: {n:,} pre-enqueued no-op jobs, prefork -c 2, worker boot excluded",
+            [
+                "variant",
+                "jobs/s (median)",
+                "spread",
+                "vs raw same settings",
+                "DB transactions/job",
+                "Redis commands/job",
+            ],
+            rows,
+            [
+                f"Target platform ≥ 0.8x raw Celery with the same settings: {ratio:.2f}x — "
+                f"{self._verdict(ratio >= 0.8)}. Rows updated per job (platform): "
+                f"{platform.extra_median('db_rows_updated'):.2f}."
+            ],
+        )
+
+    def enqueue(self, results: dict[str, Measurement], n: int) -> None:
+        raw = results["raw Celery .delay()"]
+        rows = [
+            [name, f"{m.median:,.0f}", m.spread(), f"{m.median / raw.median:.2f}x"]
+            for name, m in results.items()
+        ]
+        delay = results["platform .delay()"].median / raw.median
+        many = next(m for k, m in results.items() if "enqueue_many" in k).median / raw.median
+        self._table(
+            f"2. Enqueue: {n:,} jobs from one process (no worker running)",
+            ["variant", "jobs/s (median)", "spread", "vs raw .delay()"],
+            rows,
+            [
+                f"Targets: enqueue_many ≥ 5x raw .delay(): {many:.1f}x — "
+                f"{self._verdict(many >= 5)}; "
+                f"platform .delay() ≥ 0.5x raw: {delay:.2f}x — {self._verdict(delay >= 0.5)}."
+            ],
+        )
+
+    def latency(self, results: dict[str, list[float]], n: int) -> None:
+        rows = [
+            [name, f"{percentile(v, 50):.2f}", f"{percentile(v, 99):.2f}", f"{max(v):.2f}"]
+            for name, v in results.items()
+        ]
+        ratio = percentile(results["platform"], 50) / percentile(results["raw Celery"], 50)
+        self._table(
+            f"3. Latency: {n} sequential jobs on an idle worker, enqueue → start (ms)",
+            ["variant", "p50", "p99", "max"],
+            rows,
+            [f"Target platform p50 ≤ 1.5x raw: {ratio:.2f}x — {self._verdict(ratio <= 1.5)}."],
+        )
+
+    def delayed(self, lateness: list[float], n: int) -> None:
+        p95 = percentile(lateness, 95)
+        self._table(
+            f"4. Delayed precision: {n:,} jobs with delays spread over "
+            f"{self.sizes.delayed_spread[0]:g}–{self.sizes.delayed_spread[1]:g} s, lateness (s)",
+            ["p50", "p95", "max"],
+            [[f"{percentile(lateness, 50):.3f}", f"{p95:.3f}", f"{max(lateness):.3f}"]],
+            [f"Target p95 ≤ 1 s: {self._verdict(p95 <= 1.0)}."],
+        )
+
+    def add_section(self, title: str, header, rows, notes=()) -> None:
+        self._table(title, header, rows, notes)
+
+    def render(self) -> str:
+        head = "## Results" + (
+            " (smoke run: sizes too small to mean anything)" if self.smoke else ""
+        )
+        body = "\n\n".join([head, *self.sections])
+        if self.failures:
+            body += "\n\n**Correctness failures:**\n" + "\n".join(f"- {f}" for f in self.failures)
+        return body
+
+    def document(self, results: str) -> str:
+        machine = "\n".join(f"- {k}: {v}" for k, v in self.machine.items())
+        return (
+            "# Benchmarks\n\n"
+            "Produced by `make bench` (`python -m bench.run`). Every variant runs in the same "
+            f"session, interleaved, {self.runs} measured run(s) after a warm-up; the table "
+            "shows the median and the spread (min–max). Ratios are the headline; absolute "
+            "rates depend on the machine.\n\n"
+            f"Run on {self.started:%Y-%m-%d %H:%M} UTC.\n\n{machine}\n\n{results}\n"
+        )

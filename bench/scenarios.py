@@ -1,0 +1,296 @@
+"""The benchmark scenarios. Each records its rows into the Report."""
+
+import os
+import time
+from dataclasses import dataclass
+from functools import partial
+
+import django
+
+from bench import harness
+from bench.harness import Measurement, Worker
+
+_django_ready = False
+
+
+@dataclass(frozen=True)
+class Sizes:
+    drain: int
+    enqueue: int
+    enqueue_batch: int
+    latency: int
+    delayed: int
+    delayed_spread: tuple[float, float]
+    sweep: int
+    operator_rows: int
+    operator_requests: int
+
+    @classmethod
+    def full(cls) -> "Sizes":
+        return cls(20_000, 20_000, 1_000, 300, 1_000, (1.0, 20.0), 100_000, 1_000_000, 60)
+
+    @classmethod
+    def medium(cls) -> "Sizes":
+        return cls(5_000, 5_000, 1_000, 100, 200, (1.0, 10.0), 10_000, 100_000, 20)
+
+    @classmethod
+    def smoke(cls) -> "Sizes":
+        return cls(200, 200, 50, 20, 20, (0.5, 2.0), 1_000, 5_000, 5)
+
+
+def prepare_database(url: str) -> None:
+    """Create the benchmark database if needed and migrate it."""
+    global _django_ready
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    _django_ready = True
+
+
+def _env(**extra) -> dict:
+    return {**os.environ, **{k: str(v) for k, v in extra.items()}}
+
+
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(os.environ["BENCH_REDIS_URL"])
+
+
+def _reset() -> None:
+    from django.db import connection
+
+    _redis().flushdb()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE jobs_job, jobs_workerprocess")
+
+
+def _platform_app():
+    from config.celery import app
+
+    return app
+
+
+def _raw_app(mode: str):
+    os.environ["BENCH_RAW_MODE"] = mode
+    import importlib
+
+    import bench.raw_app as raw
+
+    return importlib.reload(raw)
+
+
+# --- 1. drain ---------------------------------------------------------------------------
+
+
+def _drain_platform(n: int) -> tuple[float, dict]:
+    from django.db import connection
+
+    from jobs.models import Job, JobStatus
+    from jobs.services import JobSpec, enqueue_many
+
+    _reset()
+    app = _platform_app()
+    worker = Worker(
+        "config", "platform-drain", "jobs.maintenance", _env(JOBS_DISPATCH_INTERVAL=0.2)
+    ).wait_ready(app)
+    try:
+        for start in range(0, n, 1000):
+            enqueue_many(JobSpec(task="jobs.noop") for _ in range(start, min(n, start + 1000)))
+        redis = _redis()
+        before_pg, before_redis = harness.pg_counters_settled(connection), None
+        before_redis = harness.redis_command_count(redis)
+        t0 = time.perf_counter()
+        app.control.add_consumer("default", destination=[worker.name], reply=True)
+        while Job.objects.filter(status=JobStatus.COMPLETED).count() < n:
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - t0
+        after_redis = harness.redis_command_count(redis)
+        after_pg = harness.pg_counters_settled(connection)
+        polls = int(elapsed / 0.1) + 1  # our own completion polling, not the platform's cost
+        costs = {
+            "db_transactions": (after_pg["transactions"] - before_pg["transactions"] - polls) / n,
+            "db_rows_updated": (after_pg["updated"] - before_pg["updated"]) / n,
+            "redis_commands": (after_redis - before_redis) / n,
+        }
+        return n / elapsed, costs
+    finally:
+        worker.stop()
+
+
+def _drain_raw(n: int, mode: str) -> tuple[float, dict]:
+    raw = _raw_app(mode)
+    redis = _redis()
+    redis.flushdb()
+    worker = Worker(
+        "bench.raw_app", f"raw-{mode}-drain", "bench.idle", _env(BENCH_RAW_MODE=mode)
+    ).wait_ready(raw.app)
+    try:
+        with raw.app.producer_or_acquire() as producer, producer.batch():
+            for _ in range(n):
+                raw.noop.apply_async(queue="bench.drain", producer=producer)
+        before = harness.redis_command_count(redis)
+        t0 = time.perf_counter()
+        raw.app.control.add_consumer("bench.drain", destination=[worker.name], reply=True)
+        while redis.llen("bench.drain") or redis.hlen("unacked"):
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - t0
+        return n / elapsed, {"redis_commands": (harness.redis_command_count(redis) - before) / n}
+    finally:
+        worker.stop()
+
+
+def run_drain(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    variants = {
+        "platform (ledger)": lambda: _drain_platform(sizes.drain),
+        "raw Celery, same reliability": lambda: _drain_raw(sizes.drain, "reliable"),
+        "raw Celery, fast defaults": lambda: _drain_raw(sizes.drain, "fast"),
+    }
+    results = {name: Measurement() for name in variants}
+    for round_ in range(runs + (1 if warmup else 0)):
+        for name, run in variants.items():  # interleaved, so drift hits every variant
+            rate, costs = run()
+            if warmup and round_ == 0:
+                continue
+            results[name].add(rate, **costs)
+    report.drain(results, n=sizes.drain)
+
+
+# --- 2. enqueue -------------------------------------------------------------------------
+
+
+def _enqueue_raw(n: int) -> float:
+    raw = _raw_app("reliable")
+    _redis().flushdb()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        raw.noop.delay()
+    return n / (time.perf_counter() - t0)
+
+
+def _enqueue_platform_delay(n: int) -> float:
+    from jobs.tasks import noop
+
+    _reset()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        noop.delay()
+    return n / (time.perf_counter() - t0)
+
+
+def _enqueue_platform_many(n: int, batch: int) -> float:
+    from django.db import transaction
+
+    from jobs.services import JobSpec, enqueue_many
+
+    _reset()
+    t0 = time.perf_counter()
+    for start in range(0, n, batch):
+        with transaction.atomic():
+            enqueue_many(JobSpec(task="jobs.noop") for _ in range(start, min(n, start + batch)))
+    return n / (time.perf_counter() - t0)
+
+
+def run_enqueue(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    from jobs.models import Job
+
+    variants = {
+        "raw Celery .delay()": lambda: _enqueue_raw(sizes.enqueue),
+        "platform .delay()": lambda: _enqueue_platform_delay(sizes.enqueue),
+        f"platform enqueue_many (batches of {sizes.enqueue_batch})": partial(
+            _enqueue_platform_many, sizes.enqueue, sizes.enqueue_batch
+        ),
+    }
+    results = {name: Measurement() for name in variants}
+    for round_ in range(runs + (1 if warmup else 0)):
+        for name, run in variants.items():
+            rate = run()
+            if name.startswith("platform"):
+                report.check(
+                    Job.objects.count() == sizes.enqueue,
+                    f"enqueue: {name} wrote {Job.objects.count()} of {sizes.enqueue}",
+                )
+            if not (warmup and round_ == 0):
+                results[name].add(rate)
+    report.enqueue(results, n=sizes.enqueue)
+
+
+# --- 3. latency -------------------------------------------------------------------------
+
+
+def _latency(send, n: int) -> list[float]:
+    redis = _redis()
+    values = []
+    for _ in range(n):
+        send(time.time())
+        _, value = redis.blpop("bench:latency", timeout=30)
+        values.append(float(value) * 1000)
+        time.sleep(0.005)  # an idle worker between jobs
+    return values
+
+
+def run_latency(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    results = {}
+    _reset()
+    app = _platform_app()
+    platform = Worker(
+        "config", "platform-latency", "default", _env(), extra=["-I", "bench.platform_tasks"]
+    ).wait_ready(app)
+    try:
+        from bench.platform_tasks import probe
+
+        if warmup:
+            _latency(lambda t: probe.delay(t), 20)
+        results["platform"] = _latency(lambda t: probe.delay(t), sizes.latency * runs)
+    finally:
+        platform.stop()
+    raw = _raw_app("reliable")
+    worker = Worker("bench.raw_app", "raw-latency", "celery", _env()).wait_ready(raw.app)
+    try:
+        if warmup:
+            _latency(lambda t: raw.probe.delay(t), 20)
+        results["raw Celery"] = _latency(lambda t: raw.probe.delay(t), sizes.latency * runs)
+    finally:
+        worker.stop()
+    report.latency(results, n=sizes.latency * runs)
+
+
+# --- 4. delayed precision ---------------------------------------------------------------
+
+
+def run_delayed(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    import random
+
+    from jobs.models import Job, JobStatus
+    from jobs.tasks import noop
+
+    _reset()
+    app = _platform_app()
+    worker = Worker("config", "platform-delayed", "default", _env()).wait_ready(app)
+    try:
+        low, high = sizes.delayed_spread
+        for _ in range(sizes.delayed):
+            noop.apply_async(countdown=random.uniform(low, high))
+        deadline = time.monotonic() + high + 60
+        while Job.objects.filter(status=JobStatus.COMPLETED).count() < sizes.delayed:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        late = [
+            (job.started_at - job.scheduled_for).total_seconds()
+            for job in Job.objects.filter(status=JobStatus.COMPLETED)
+        ]
+        report.check(
+            len(late) == sizes.delayed, f"delayed: {len(late)} of {sizes.delayed} jobs completed"
+        )
+    finally:
+        worker.stop()
+    report.delayed(late, n=sizes.delayed)

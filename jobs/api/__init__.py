@@ -1,0 +1,1 @@
+"""The job administration REST API (staff only), mounted at /api/jobs/."""

@@ -1,0 +1,65 @@
+"""The ledger publisher writes kombu's Redis message format itself (one LPUSH per batch).
+These tests pin that format to what kombu writes for the same task, so an upgrade of kombu
+that changes it fails here instead of in production."""
+
+import json
+
+import pytest
+from celery import current_app
+from django.utils import timezone
+
+from jobs import broker
+from jobs.services import JobSpec, job_build
+
+pytestmark = pytest.mark.django_db
+
+
+def _stored(key: str) -> list[dict]:
+    return [json.loads(raw) for raw in broker.redis_client().lrange(key, 0, -1)]
+
+
+def test_envelope_matches_what_kombu_publishes_for_the_same_task():
+    job = job_build(
+        JobSpec(task="jobs.noop", args=[1, "x"], kwargs={"a": [2]}, priority="HIGH"),
+        now=timezone.now(),
+    )
+    broker.publish([job])
+    ours = _stored("default:2")[0]
+    broker.redis_client().delete("default:2")
+
+    current_app.send_task(
+        "jobs.noop",
+        args=[1, "x"],
+        kwargs={"a": [2]},
+        task_id=str(job.id),
+        exchange="",
+        routing_key="default",
+        priority=2,
+        ignore_result=True,
+    )
+    theirs = _stored("default:2")[0]
+
+    assert ours.keys() == theirs.keys()
+    assert ours["body"] == theirs["body"]
+    for field in ("content-type", "content-encoding"):
+        assert ours[field] == theirs[field]
+    assert ours["properties"].keys() == theirs["properties"].keys()
+    for field in ("delivery_info", "priority", "body_encoding", "delivery_mode", "correlation_id"):
+        assert ours["properties"][field] == theirs["properties"][field]
+    assert {k: v for k, v in ours["headers"].items() if k != "origin"} == {
+        k: v for k, v in theirs["headers"].items() if k != "origin"
+    }
+
+
+def test_a_batch_keeps_order_within_each_priority_list():
+    now = timezone.now()
+    jobs = [
+        job_build(JobSpec(task="jobs.noop", args=[i], priority=1 + i % 2), now=now)
+        for i in range(6)
+    ]
+    broker.publish(jobs)
+    client = broker.redis_client()
+    # Consumers pop from the right: the first published must be the first popped.
+    popped = [json.loads(client.rpop("default:1"))["headers"]["id"] for _ in range(3)]
+    assert popped == [str(j.id) for j in jobs if j.priority == 1]
+    assert client.llen("default:2") == 3

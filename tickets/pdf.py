@@ -1,0 +1,78 @@
+"""The ticket PDF of a booking: one page per seat, each with the QR code of its ticket.
+
+Rendering is pure: it takes plain data and touches neither the database nor the network,
+so callers run it outside any transaction (it is the slow part of ticket generation).
+"""
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib.pagesizes import A6, landscape
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    ticket_id: str
+    seat_label: str
+    section: str
+    code: str
+
+
+@dataclass(frozen=True)
+class TicketDocument:
+    booking_id: str
+    event_name: str
+    venue: str
+    starts_at: datetime
+    holder: str
+    tickets: tuple[TicketLine, ...]
+
+
+QR_SIZE = 60 * mm
+
+
+def _qr_drawing(value: str) -> Drawing:
+    widget = QrCodeWidget(value, barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(
+        QR_SIZE, QR_SIZE, transform=[QR_SIZE / (x1 - x0), 0, 0, QR_SIZE / (y1 - y0), 0, 0]
+    )
+    drawing.add(widget)
+    return drawing
+
+
+def render_tickets_pdf(document: TicketDocument) -> bytes:
+    """A PDF (bytes starting with %PDF) with one page and one QR code per ticket."""
+    if not document.tickets:
+        raise ValueError("a ticket PDF needs at least one ticket")
+    buffer = io.BytesIO()
+    size = landscape(A6)
+    pdf = canvas.Canvas(buffer, pagesize=size)
+    pdf.setTitle(f"Tickets {document.event_name}")
+    pdf.setSubject(f"booking {document.booking_id}")
+    width, height = size
+    for number, line in enumerate(document.tickets, start=1):
+        pdf.setFont("Helvetica-Bold", 14)
+        pdf.drawString(8 * mm, height - 12 * mm, document.event_name[:40])
+        pdf.setFont("Helvetica", 9)
+        pdf.drawString(8 * mm, height - 18 * mm, document.venue[:60])
+        pdf.drawString(8 * mm, height - 23 * mm, f"{document.starts_at:%A %d %B %Y, %H:%M %Z}")
+        pdf.setFont("Helvetica-Bold", 22)
+        pdf.drawString(8 * mm, height - 40 * mm, f"Seat {line.seat_label}")
+        pdf.setFont("Helvetica", 9)
+        if line.section:
+            pdf.drawString(8 * mm, height - 46 * mm, f"Section {line.section}")
+        pdf.drawString(8 * mm, height - 52 * mm, f"Holder: {document.holder[:40]}")
+        pdf.drawString(8 * mm, 14 * mm, f"Ticket {line.ticket_id}")
+        pdf.drawString(8 * mm, 9 * mm, f"Booking {document.booking_id}")
+        pdf.drawString(8 * mm, 4 * mm, f"{number} of {len(document.tickets)}")
+        renderPDF.draw(_qr_drawing(line.code), pdf, width - QR_SIZE - 6 * mm, 12 * mm)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

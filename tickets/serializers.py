@@ -1,0 +1,221 @@
+"""Input validation and output shapes of the tickets API. No business logic here."""
+
+from rest_framework import serializers
+
+from tickets.models import (
+    Booking,
+    Event,
+    GenerationStatus,
+    ReservationExpiry,
+    Seat,
+    SeatLock,
+    SeatStatus,
+    Ticket,
+    TicketGenerationJob,
+)
+
+MAX_SEATS_PER_REQUEST = 100
+
+
+class SeatIdsInput(serializers.Serializer):
+    seat_ids = serializers.ListField(
+        child=serializers.UUIDField(), allow_empty=False, max_length=MAX_SEATS_PER_REQUEST
+    )
+
+    def validate_seat_ids(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each seat may appear only once.")
+        return value
+
+
+class BookingCreateInput(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    seat_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_SEATS_PER_REQUEST,
+        help_text="Seats to book; all of your live locks for the event when left out.",
+    )
+
+    def validate_seat_ids(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each seat may appear only once.")
+        return value
+
+
+class VerifyPaymentInput(serializers.Serializer):
+    payment_reference = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+
+
+class CheckInInput(serializers.Serializer):
+    code = serializers.CharField(max_length=1000, trim_whitespace=True)
+
+
+class SeatStatusFilter(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SeatStatus.choices, required=False)
+
+
+class EventOut(serializers.ModelSerializer):
+    seats_total = serializers.IntegerField(read_only=True)
+    seats_available = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "name",
+            "venue",
+            "starts_at",
+            "description",
+            "seats_total",
+            "seats_available",
+        ]
+
+
+class SeatOut(serializers.ModelSerializer):
+    class Meta:
+        model = Seat
+        fields = ["id", "label", "section", "price", "status"]
+
+
+class SeatLockOut(serializers.ModelSerializer):
+    seat_label = serializers.CharField(source="seat.label", read_only=True)
+
+    class Meta:
+        model = SeatLock
+        fields = ["id", "seat_id", "seat_label", "event_id", "status", "expires_at", "created_at"]
+
+
+class TicketOut(serializers.ModelSerializer):
+    seat_label = serializers.CharField(source="seat.label", read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = ["id", "seat_id", "seat_label", "code", "used_at"]
+
+
+class GenerationOut(serializers.ModelSerializer):
+    class Meta:
+        model = TicketGenerationJob
+        fields = [
+            "status",
+            "attempts",
+            "max_attempts",
+            "next_attempt_at",
+            "last_attempt_at",
+            "processed_at",
+        ]
+
+
+class BookingOut(serializers.ModelSerializer):
+    event = serializers.SerializerMethodField()
+    seats = serializers.SerializerMethodField()
+    tickets = serializers.SerializerMethodField()
+    ticket_generation = serializers.SerializerMethodField()
+    tickets_pdf_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "event",
+            "status",
+            "total_amount",
+            "expires_at",
+            "paid_at",
+            "payment_reference",
+            "created_at",
+            "seats",
+            "tickets",
+            "ticket_generation",
+            "tickets_emailed_at",
+            "tickets_pdf_url",
+        ]
+
+    def get_event(self, booking: Booking) -> dict:
+        return {"id": str(booking.event_id), "name": booking.event.name}
+
+    def get_seats(self, booking: Booking) -> list[dict]:
+        return [
+            {"id": str(bs.seat_id), "label": bs.seat.label, "price": str(bs.price)}
+            for bs in sorted(booking.booking_seats.all(), key=lambda bs: bs.seat.label)
+            if bs.active or booking.status == "expired"
+        ]
+
+    def get_tickets(self, booking: Booking) -> list[dict]:
+        tickets = sorted(booking.tickets.all(), key=lambda t: t.seat.label)
+        return TicketOut(tickets, many=True).data
+
+    def get_ticket_generation(self, booking: Booking) -> dict | None:
+        """'done' once tickets exist; the queue row's state while retries are pending."""
+        try:
+            entry = booking.generation_job
+        except TicketGenerationJob.DoesNotExist:
+            entry = None
+        if entry is not None:
+            data = GenerationOut(entry).data
+            if self.context.get("staff"):
+                data["last_error"] = entry.last_error
+            return data
+        if booking.status != "paid":
+            return None
+        has_tickets = any(True for _ in booking.tickets.all())
+        return {"status": GenerationStatus.DONE if has_tickets else "in_progress"}
+
+    def get_tickets_pdf_url(self, booking: Booking) -> str | None:
+        if booking.status != "paid" or not list(booking.tickets.all()):
+            return None
+        return f"/api/tickets/bookings/{booking.id}/tickets.pdf"
+
+
+class GenerationQueueOut(serializers.ModelSerializer):
+    class Meta:
+        model = TicketGenerationJob
+        fields = [
+            "id",
+            "booking_id",
+            "admin_id",
+            "attempts",
+            "max_attempts",
+            "next_attempt_at",
+            "last_attempt_at",
+            "last_error",
+            "status",
+            "processed_at",
+            "created_at",
+        ]
+
+
+class ReservationExpiryOut(serializers.ModelSerializer):
+    class Meta:
+        model = ReservationExpiry
+        fields = [
+            "id",
+            "reservation_id",
+            "seat_ids",
+            "user_id",
+            "expires_at",
+            "processed",
+            "processed_at",
+            "created_at",
+        ]
+
+
+class UnlockOut(serializers.Serializer):
+    released = serializers.ListField(child=serializers.UUIDField())
+
+
+class JobQueuedOut(serializers.Serializer):
+    job_id = serializers.UUIDField()
+    queued = serializers.BooleanField(help_text="False when a live run was returned instead.")
+    name = serializers.CharField(required=False)
+    booking_id = serializers.UUIDField(required=False)
+
+
+class CheckInOut(serializers.Serializer):
+    result = serializers.ChoiceField(choices=["valid", "already_used", "forged"])
+    detail = serializers.CharField()
+    ticket = TicketOut(required=False)

@@ -1,0 +1,341 @@
+"""The tickets REST API (JWT). Views validate input, call one service, render the result."""
+
+import json
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tickets import selectors, services
+from tickets.errors import TicketsError
+from tickets.models import Booking, Event, GenerationStatus, ReservationExpiry, TicketGenerationJob
+from tickets.serializers import (
+    BookingCreateInput,
+    BookingOut,
+    CheckInInput,
+    CheckInOut,
+    EventOut,
+    GenerationQueueOut,
+    JobQueuedOut,
+    ReservationExpiryOut,
+    SeatIdsInput,
+    SeatLockOut,
+    SeatOut,
+    SeatStatusFilter,
+    TicketOut,
+    UnlockOut,
+    VerifyPaymentInput,
+)
+
+
+def error_response(exc: TicketsError) -> Response:
+    """One shape for every domain error: what happened, a stable code, and the details."""
+    body = {"detail": exc.message, "code": exc.code, **exc.details}
+    if exc.status == status.HTTP_400_BAD_REQUEST and "seat_ids" in exc.details:
+        body["seat_ids"] = [exc.message]
+    return Response(body, status=exc.status)
+
+
+class Pagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 500
+
+
+def _validated(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _event(event_id) -> Event:
+    return get_object_or_404(Event, id=event_id)
+
+
+def _booking_for(request: Request, booking_id) -> Booking:
+    booking = selectors.bookings_visible_to(user=request.user).filter(id=booking_id).first()
+    if booking is None:
+        raise Http404("No booking with this id.")
+    return booking
+
+
+def _booking_out(request: Request, booking: Booking) -> dict:
+    fresh = selectors.bookings_visible_to(user=request.user).get(id=booking.id)
+    return BookingOut(fresh, context={"staff": request.user.is_staff}).data
+
+
+# --- events and seats ----------------------------------------------------------------------
+
+
+class EventListView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=EventOut(many=True))
+    def get(self, request: Request) -> Response:
+        include_past = request.query_params.get("include_past") in ("1", "true", "yes")
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            selectors.events_list(include_past=include_past), request, view=self
+        )
+        return paginator.get_paginated_response(EventOut(page, many=True).data)
+
+
+class EventDetailView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=EventOut)
+    def get(self, request: Request, event_id) -> Response:
+        event = selectors.event_get(event_id=event_id)
+        if event is None:
+            raise Http404("No event with this id.")
+        return Response(EventOut(event).data)
+
+
+class EventSeatsView(APIView):
+    """Seat availability: every seat of the event with its status (?status= to filter)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(parameters=[SeatStatusFilter], responses=SeatOut(many=True))
+    def get(self, request: Request, event_id) -> Response:
+        event = _event(event_id)
+        query = _validated(SeatStatusFilter, request.query_params)
+        seats = selectors.event_seats(event=event, status=query.get("status"))
+        return Response(
+            {
+                "event_id": str(event.id),
+                "counts": selectors.event_seat_counts(event=event),
+                "seats": SeatOut(seats, many=True).data,
+            }
+        )
+
+
+class SeatLockView(APIView):
+    @extend_schema(request=SeatIdsInput, responses={201: SeatLockOut(many=True)})
+    def post(self, request: Request, event_id) -> Response:
+        event = _event(event_id)
+        data = _validated(SeatIdsInput, request.data)
+        try:
+            locks = services.seat_lock_acquire(
+                event=event, seat_ids=data["seat_ids"], user=request.user
+            )
+        except TicketsError as exc:
+            return error_response(exc)
+        return Response(
+            {
+                "locks": SeatLockOut(locks, many=True).data,
+                "expires_at": min(lock.expires_at for lock in locks),
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class SeatUnlockView(APIView):
+    @extend_schema(request=SeatIdsInput, responses=UnlockOut)
+    def post(self, request: Request, event_id) -> Response:
+        event = _event(event_id)
+        data = _validated(SeatIdsInput, request.data)
+        released = services.seat_lock_release(
+            event=event, seat_ids=data["seat_ids"], user=request.user
+        )
+        return Response({"released": [str(seat_id) for seat_id in released]})
+
+
+class MyLocksView(APIView):
+    @extend_schema(responses=SeatLockOut(many=True))
+    def get(self, request: Request) -> Response:
+        locks = selectors.user_live_locks(user=request.user)
+        return Response(SeatLockOut(locks, many=True).data)
+
+
+# --- bookings ------------------------------------------------------------------------------
+
+
+class BookingListCreateView(APIView):
+    @extend_schema(responses=BookingOut(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            selectors.bookings_visible_to(user=request.user), request, view=self
+        )
+        return paginator.get_paginated_response(
+            BookingOut(page, many=True, context={"staff": request.user.is_staff}).data
+        )
+
+    @extend_schema(request=BookingCreateInput, responses={201: BookingOut})
+    def post(self, request: Request) -> Response:
+        data = _validated(BookingCreateInput, request.data)
+        event = _event(data["event_id"])
+        try:
+            booking = services.booking_create(
+                event=event, user=request.user, seat_ids=data.get("seat_ids")
+            )
+        except TicketsError as exc:
+            return error_response(exc)
+        return Response(_booking_out(request, booking), status=status.HTTP_201_CREATED)
+
+
+class BookingDetailView(APIView):
+    @extend_schema(responses=BookingOut)
+    def get(self, request: Request, booking_id) -> Response:
+        booking = _booking_for(request, booking_id)
+        return Response(BookingOut(booking, context={"staff": request.user.is_staff}).data)
+
+
+class PdfRenderer(BaseRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes | memoryview):
+            return bytes(data)
+        return json.dumps(data, default=str).encode()  # an error body asked for as PDF
+
+
+class BookingTicketsPdfView(APIView):
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request: Request, booking_id) -> HttpResponse | Response:
+        booking = _booking_for(request, booking_id)
+        try:
+            document = services.ticket_pdf_ensure(booking=booking)
+        except TicketsError as exc:
+            return error_response(exc)
+        response = HttpResponse(bytes(document.content), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="tickets-{booking.id}.pdf"'
+        return response
+
+
+# --- admin (staff) -------------------------------------------------------------------------
+
+
+class VerifyPaymentView(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(request=VerifyPaymentInput, responses=BookingOut)
+    def post(self, request: Request, booking_id) -> Response:
+        booking = get_object_or_404(Booking, id=booking_id)
+        data = _validated(VerifyPaymentInput, request.data)
+        try:
+            booking = services.booking_verify_payment(
+                booking=booking, admin=request.user, payment_reference=data["payment_reference"]
+            )
+        except TicketsError as exc:
+            return error_response(exc)
+        return Response(_booking_out(request, booking))
+
+
+class RetryGenerationView(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(request=None, responses={202: JobQueuedOut})
+    def post(self, request: Request, booking_id) -> Response:
+        booking = get_object_or_404(Booking, id=booking_id)
+        try:
+            result = services.ticket_generation_retry(booking=booking, admin=request.user)
+        except TicketsError as exc:
+            return error_response(exc)
+        return Response(
+            {"booking_id": str(booking.id), "job_id": result.id, "queued": result.created},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class GenerationQueueView(APIView):
+    """The seed's ticket_generation_queue, every field (?status=pending|failed|done)."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(responses=GenerationQueueOut(many=True))
+    def get(self, request: Request) -> Response:
+        rows = TicketGenerationJob.objects.order_by("-created_at")
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in GenerationStatus.values:
+                return Response(
+                    {"status": [f"Must be one of: {', '.join(GenerationStatus.values)}."]},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+            rows = rows.filter(status=wanted)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(GenerationQueueOut(page, many=True).data)
+
+
+class ReservationExpiryQueueView(APIView):
+    """The seed's reservation_expiry_queue, every field (?processed=true|false)."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(responses=ReservationExpiryOut(many=True))
+    def get(self, request: Request) -> Response:
+        rows = ReservationExpiry.objects.order_by("-created_at")
+        processed = request.query_params.get("processed")
+        if processed is not None:
+            if processed not in ("true", "false"):
+                return Response(
+                    {"processed": ["Must be true or false."]}, status=status.HTTP_400_BAD_REQUEST
+                )
+            rows = rows.filter(processed=processed == "true")
+        paginator = Pagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(ReservationExpiryOut(page, many=True).data)
+
+
+class JobRunView(APIView):
+    """Run a periodic job now: release-expired-locks, process-expired-reservations,
+    process-ticket-generation-queue."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(request=None, responses={202: JobQueuedOut})
+    def post(self, request: Request, name: str) -> Response:
+        try:
+            result = services.tickets_job_trigger(name=name)
+        except TicketsError as exc:
+            return error_response(exc)
+        return Response(
+            {"name": name, "job_id": result.id, "queued": result.created},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class CheckInView(APIView):
+    """Door scanner: 200 valid (admitted now), 409 already used, 400 forged."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(
+        request=CheckInInput, responses={200: CheckInOut, 409: CheckInOut, 400: CheckInOut}
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(CheckInInput, request.data)
+        outcome, ticket = services.ticket_check_in(code=data["code"], by=request.user)
+        if outcome == services.CheckIn.FORGED:
+            return Response(
+                {
+                    "result": outcome,
+                    "code": ["Not a genuine ticket code."],
+                    "detail": "Not a genuine ticket code: do not admit.",
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        body = {
+            "result": outcome,
+            "ticket": TicketOut(ticket).data,
+            "event": {"id": str(ticket.booking.event_id), "name": ticket.booking.event.name},
+        }
+        if outcome == services.CheckIn.ALREADY_USED:
+            body["detail"] = f"Ticket already used at {ticket.used_at.isoformat()}: do not admit."
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        body["detail"] = f"Valid: admit seat {ticket.seat.label}."
+        return Response(body)

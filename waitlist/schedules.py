@@ -1,0 +1,24 @@
+"""The waitlist's periodic jobs (seed 001), loaded into beat by ``manage.py sync_schedules``."""
+
+from jobs.schedules import Schedule
+
+SCHEDULES = [
+    Schedule(
+        name="waitlist.expired-holds",
+        task="waitlist.process_expired_holds",
+        cron="* * * * *",
+        timezone="UTC",
+        queue="waitlist.holds",
+        priority="HIGH",
+        description="Release expired holds of every tenant and offer their slots onward.",
+    ),
+    Schedule(
+        name="waitlist.cleanup",
+        task="waitlist.cleanup",
+        cron="0 2 * * *",
+        timezone="UTC",
+        queue="waitlist.cleanup",
+        priority="LOW",
+        description="Delete notifications and audit logs older than WAITLIST_RETENTION_DAYS.",
+    ),
+]
