@@ -27,6 +27,19 @@ EPOCH_KEY = "jobs:broker-epoch"
 _clients: dict[int, object] = {}
 
 
+def _origin() -> str:
+    """The 'origin' header Celery would add (the publishing node), computed once."""
+    from celery.utils.nodenames import anon_nodename
+
+    global _origin_name
+    if _origin_name is None or _origin_name[0] != os.getpid():
+        _origin_name = (os.getpid(), anon_nodename())
+    return _origin_name[1]
+
+
+_origin_name: tuple[int, str] | None = None
+
+
 def _envelope(job: Job) -> str:
     """The message kombu's Redis transport would store for this job, built directly.
 
@@ -35,8 +48,18 @@ def _envelope(job: Job) -> str:
     here so that a batch of jobs is one LPUSH per priority list instead of one kombu
     publish per job.
     """
-    message = current_app.amqp.as_task_v2(
-        str(job.id), job.task, job.args, job.kwargs, ignore_result=True
+    amqp = current_app.amqp
+    message = amqp.as_task_v2(
+        str(job.id),
+        job.task,
+        job.args,
+        job.kwargs,
+        ignore_result=True,
+        # Ledger arguments are JSON values, so plain repr is safe; Celery's saferepr
+        # would be a third of the cost of enqueueing a job.
+        argsrepr=repr(job.args)[: amqp.argsrepr_maxsize],
+        kwargsrepr=repr(job.kwargs)[: amqp.kwargsrepr_maxsize],
+        origin=_origin(),
     )
     body = base64.b64encode(kombu_json.dumps(message.body).encode()).decode()
     return kombu_json.dumps(

@@ -105,12 +105,23 @@ _DEFAULTED = {
     "crash_count": "0",
     "needs_publish": "false",
 }
-_UNNEST_INSERT = (
+_INSERT_HEAD = (
     f"INSERT INTO {Job._meta.db_table} "
     f"({', '.join([c for c, _ in _INSERT_COLUMNS] + list(_DEFAULTED))}) "
-    f"SELECT u.*, {', '.join(_DEFAULTED.values())} FROM unnest("
-    + ", ".join(f"%s::text[]::{t}[]" if t == "jsonb" else f"%s::{t}[]" for _, t in _INSERT_COLUMNS)
-    + ") AS u"
+)
+# One row (every .delay()): plain VALUES, cheaper to send and plan than arrays.
+_VALUES_INSERT = (
+    _INSERT_HEAD
+    + "VALUES ("
+    + ", ".join(["%s::jsonb" if t == "jsonb" else "%s" for _, t in _INSERT_COLUMNS])
+    + ", "
+    + ", ".join(_DEFAULTED.values())
+    + ")"
+)
+_COPY_DEFAULTS = (0, 0, "", "", "", "", 0, False)  # the _DEFAULTED columns, in order
+_COPY = (
+    f"COPY {Job._meta.db_table} "
+    f"({', '.join([c for c, _ in _INSERT_COLUMNS] + list(_DEFAULTED))}) FROM STDIN"
 )
 
 
@@ -120,13 +131,23 @@ def insert_jobs(jobs: list[Job]) -> list[Job]:
         return jobs
     if connection.vendor != "postgresql":
         return Job.objects.bulk_create(jobs)
-    columns = [[] for _ in _INSERT_COLUMNS]
-    for job in jobs:
-        for values, (name, kind) in zip(columns, _INSERT_COLUMNS, strict=True):
-            value = getattr(job, name)
-            values.append(json.dumps(value, cls=DjangoJSONEncoder) if kind == "jsonb" else value)
+    rows = [
+        [
+            json.dumps(getattr(job, name), cls=DjangoJSONEncoder)
+            if kind == "jsonb"
+            else getattr(job, name)
+            for name, kind in _INSERT_COLUMNS
+        ]
+        for job in jobs
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(_UNNEST_INSERT, columns)
+        if len(rows) == 1:
+            cursor.execute(_VALUES_INSERT, rows[0])
+        else:
+            # COPY streams the rows in one round trip with no per-value SQL quoting.
+            with cursor.cursor.copy(_COPY) as copy:
+                for row in rows:
+                    copy.write_row([*row, *_COPY_DEFAULTS])
     for job in jobs:
         job._state.adding = False
         job._state.db = connection.alias

@@ -329,6 +329,10 @@ class BulkEnqueueSerializer(serializers.Serializer):
     jobs = EnqueueSerializer(many=True, allow_empty=False, max_length=1000)
 
 
+# A grace beyond this (about 100 years) would overflow the date arithmetic: 400, not 500.
+MAX_GRACE_MS = 100 * 365 * 24 * 3600 * 1000
+
+
 def limit_field(default: int, maximum: int = 1000) -> serializers.IntegerField:
     return serializers.IntegerField(required=False, default=default, min_value=1, max_value=maximum)
 
@@ -358,7 +362,11 @@ class CleanSerializer(serializers.Serializer):
     """Seed 004's clean(grace, status, limit)."""
 
     grace = serializers.IntegerField(
-        required=False, default=0, min_value=0, help_text="Age in milliseconds."
+        required=False,
+        default=0,
+        min_value=0,
+        max_value=MAX_GRACE_MS,
+        help_text="Age in milliseconds.",
     )
     status = serializers.ChoiceField(choices=CLEAN_STATUSES, required=False, default="completed")
     limit = serializers.IntegerField(
@@ -368,7 +376,7 @@ class CleanSerializer(serializers.Serializer):
 
 class FailedClearSerializer(serializers.Serializer):
     queue = serializers.CharField(required=False, allow_null=True)
-    grace = serializers.IntegerField(required=False, default=0, min_value=0)
+    grace = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_GRACE_MS)
 
     def validate_queue(self, value):
         if value is not None and value not in known_queues():

@@ -14,13 +14,15 @@ from rest_framework.views import APIView
 from jobs import selectors, services
 from jobs.api import serializers as s
 from jobs.api.permissions import JOBS_API_PERMISSIONS, JOBS_API_THROTTLES
+from jobs.api.schema import ErrorResponsesAutoSchema
 from jobs.models import Job, JobStatus, QueueState
 from jobs.retention import job_clean
 
 TAG = "jobs"
 NOT_FOUND = OpenApiResponse(s.DetailSerializer, description="No such job, queue or schedule.")
 CONFLICT = OpenApiResponse(s.DetailSerializer, description="Not possible in the job's state.")
-BAD_INPUT = OpenApiResponse(s.DetailSerializer, description="Invalid input; names the field.")
+# Validation errors name each bad field ({"queue": ["unknown queue 'x'"]}), not `detail`.
+BAD_INPUT = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; names the field.")
 QUEUE_PARAM = OpenApiParameter("queue", OpenApiTypes.STR, OpenApiParameter.PATH)
 JOB_PARAM = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 NAME_PARAM = OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH)
@@ -39,6 +41,7 @@ def conflict(message: str) -> Conflict:
 class JobsAdminView(APIView):
     permission_classes = JOBS_API_PERMISSIONS
     throttle_classes = JOBS_API_THROTTLES
+    schema = ErrorResponsesAutoSchema()
 
 
 def query(serializer_class, request) -> dict:
