@@ -294,3 +294,18 @@ def run_delayed(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
     finally:
         worker.stop()
     report.delayed(late, n=sizes.delayed)
+
+
+# --- 5, 6: the apps' sweepers and the operator API -------------------------------------
+
+
+def run_sweepers(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    from bench.domain import run_sweepers as run
+
+    run(report, sizes=sizes, runs=runs, warmup=warmup)
+
+
+def run_operator(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    from bench.domain import run_operator as run
+
+    run(report, sizes=sizes, runs=runs, warmup=warmup)
