@@ -185,6 +185,20 @@ def test_production_settings_refuse_to_start_without_a_real_secret_key(secret_ke
     assert "SECRET_KEY must be set to a random value" in result.stderr
 
 
+@pytest.mark.parametrize("url", [None, "http://jobs.example.com"])
+def test_production_settings_refuse_links_that_are_not_https(url):
+    env = production_env()
+    if url is None:
+        del env["WAITLIST_PUBLIC_BASE_URL"]
+    else:
+        env["WAITLIST_PUBLIC_BASE_URL"] = url
+
+    result = run_python(["manage.py", "check"], env)
+
+    assert result.returncode != 0
+    assert "WAITLIST_PUBLIC_BASE_URL must be the public https://" in result.stderr
+
+
 def test_production_settings_pass_check_deploy_with_the_documented_values():
     result = run_python(
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env()

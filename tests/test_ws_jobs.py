@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from config.asgi import application
 from tests.ops_fixtures import *  # noqa: F403
 from tests.ops_fixtures import access_token, make_job
-from tests.ws_communicator import WebsocketCommunicator
+from tests.support.websocket import WebsocketCommunicator
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 ORIGIN = [(b"origin", b"http://127.0.0.1")]

@@ -27,3 +27,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Emails carry confirm/decline links built from this; a default of localhost would send
+# customers dead links.
+WAITLIST_PUBLIC_BASE_URL = env.str("WAITLIST_PUBLIC_BASE_URL", default="")
+if not WAITLIST_PUBLIC_BASE_URL.startswith("https://"):
+    raise ImproperlyConfigured(
+        "WAITLIST_PUBLIC_BASE_URL must be the public https:// address of this site in production"
+    )

@@ -4,11 +4,8 @@ lock -> book -> verify payment -> tickets generated -> PDF with QR codes emailed
 or reservation expiry released by the worker with the user told over a WebSocket.
 """
 
-import email
 import re
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -17,7 +14,8 @@ from django.utils import timezone
 
 from config.asgi import application
 from jobs.models import Job, JobStatus
-from tests.fixtures.workers import worker_env
+from tests.support.waiting import wait_for
+from tests.support.websocket import ORIGIN, WebsocketCommunicator
 from tickets.models import (
     Booking,
     BookingStatus,
@@ -30,47 +28,18 @@ from tickets.models import (
 from tickets.tasks import process_expired_reservations, release_expired_locks
 from tickets.tests.conftest import access_token, jwt_client
 from tickets.tests.factories import EventFactory, SeatFactory, StaffFactory, UserFactory
-from tickets.tests.ws import ORIGIN, WebsocketCommunicator
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 QUEUES = ["tickets.expiry", "tickets.generation", "tickets.email"]
-WORKER_SETTINGS = "tickets.tests.worker_settings"  # mail to files the test can read
-
-
-def wait_for(predicate, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @pytest.fixture
-def mail_dir(tmp_path) -> Path:
-    path = tmp_path / "mail"
-    path.mkdir()
-    return path
+def tickets_worker(start_worker):
+    # Mail the worker sends lands in the worker_mailbox fixture.
+    return start_worker(name="tickets", queues=QUEUES)
 
 
-@pytest.fixture
-def tickets_worker(start_worker, mail_dir):
-    env = worker_env(DJANGO_SETTINGS_MODULE=WORKER_SETTINGS, TICKETS_TEST_MAIL_DIR=mail_dir)
-    return start_worker(name="tickets", queues=QUEUES, env=env)
-
-
-def sent_messages(mail_dir: Path) -> list[email.message.Message]:
-    """Messages the worker's file-based email backend wrote (one file per connection)."""
-    messages = []
-    for path in sorted(mail_dir.iterdir()):
-        for chunk in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
-            if chunk.strip():
-                messages.append(email.message_from_bytes(chunk))
-    return messages
-
-
-def test_lock_book_verify_then_tickets_pdf_with_qr_codes_is_emailed(tickets_worker, mail_dir):
+def test_lock_book_verify_then_tickets_pdf_with_qr_codes_is_emailed(tickets_worker, worker_mailbox):
     event = EventFactory(name="Spring Gala")
     seats = [SeatFactory(event=event, label=label) for label in ("A1", "A2", "A3")]
     fan = UserFactory(email="fan@example.com")
@@ -106,7 +75,7 @@ def test_lock_book_verify_then_tickets_pdf_with_qr_codes_is_emailed(tickets_work
     assert jobs["tickets.generate_tickets"].result["status"] == "done"
     assert jobs["tickets.email_tickets"].status == JobStatus.COMPLETED
 
-    (message,) = sent_messages(mail_dir)
+    (message,) = worker_mailbox.messages()
     assert message["To"] == "fan@example.com"
     assert message["Subject"] == "Your tickets for Spring Gala"
     (attachment,) = [p for p in message.walk() if p.get_content_type() == "application/pdf"]

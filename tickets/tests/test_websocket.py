@@ -4,9 +4,9 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 
 from config.asgi import application
+from tests.support.websocket import ORIGIN, WebsocketCommunicator
 from tickets.notifications import users_notify
 from tickets.tests.conftest import access_token
-from tickets.tests.ws import ORIGIN, WebsocketCommunicator
 
 pytestmark = pytest.mark.django_db
 

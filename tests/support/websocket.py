@@ -19,6 +19,7 @@ if importlib.util.find_spec("daphne") is None and "channels.testing" not in sys.
 
 from channels.testing.websocket import WebsocketCommunicator  # noqa: E402
 
+# An Origin header that AllowedHostsOriginValidator accepts in tests.
 ORIGIN = [(b"origin", b"http://localhost")]
 
 __all__ = ["ORIGIN", "WebsocketCommunicator"]
