@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # Redis keys that survive only as long as the broker's data does (see dispatcher).
 EPOCH_KEY = "jobs:broker-epoch"
 
-_clients: dict[int, object] = {}
+_clients: dict[tuple[int, str], redis.Redis] = {}
 
 
 def _origin() -> str:
@@ -104,8 +104,9 @@ def publish(jobs: Sequence[Job]) -> None:
 
 
 def reset_connection() -> None:
-    """Forget this process's broker connections (after the broker URL changed)."""
-    _clients.pop(os.getpid(), None)
+    """Drop this process's broker clients (e.g. after Redis was replaced)."""
+    for key in [k for k in _clients if k[0] == os.getpid()]:
+        _clients.pop(key).close()
 
 
 def publish_or_flag(jobs: Sequence[Job]) -> bool:
@@ -124,13 +125,12 @@ def publish_or_flag(jobs: Sequence[Job]) -> bool:
 
 def redis_client() -> redis.Redis:
     """This process's client on the broker's Redis (publishing, depths, epochs, rate
-    limits). Thread-safe; re-made after a fork."""
-    client = _clients.get(os.getpid())
+    limits). Thread-safe; re-made after a fork or when the broker URL changes."""
+    key = (os.getpid(), settings.CELERY_BROKER_URL)
+    client = _clients.get(key)
     if client is None:
-        client = redis.Redis.from_url(
-            settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=5
-        )
-        _clients[os.getpid()] = client
+        client = redis.Redis.from_url(key[1], socket_connect_timeout=2, socket_timeout=5)
+        _clients[key] = client
     return client
 
 

@@ -182,6 +182,10 @@ class LedgerTask(Task):
     ):
         if not self.ledger:
             return super().retry(args, kwargs, exc, throw, eta, countdown, max_retries, **options)
+        if eta is not None and countdown is None:
+            from django.utils import timezone
+
+            countdown = max(0.0, (eta - timezone.now()).total_seconds())
         raise RetryRequested(countdown, exc)
 
     # --- worker side ----------------------------------------------------------------------
