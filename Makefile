@@ -21,5 +21,14 @@ format: install
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
+# The benchmarks (bench/run.py), with the optional `peers` group (RQ, Dramatiq, Procrastinate)
+# installed for scenario 7. A later plain `uv sync --frozen` (scripts/bootstrap.sh) removes it.
+bench: install
+	.tools/bin/uv sync --frozen --group dev --group peers --quiet
+	.venv/bin/python -m bench.run $(ARGS)
+
+bench-smoke:
+	@$(MAKE) --no-print-directory bench ARGS="--smoke $(ARGS)"
+
 clean:
 	rm -rf .venv .tools var/*.pid

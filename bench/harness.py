@@ -124,6 +124,16 @@ def kill_leftover_workers() -> None:
     """Workers of an interrupted earlier run would steal this run's jobs."""
     subprocess.run(["pkill", "-9", "-f", "@bench "], check=False)
     subprocess.run(["pkill", "-9", "-f", "@bench$"], check=False)
+    # The peers' workers (bench/peers.py) and their children carry this in their environment.
+    marker = b"BENCH_PEER_WORKER=1"
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
 
 
 def redis_command_count(client) -> int:

@@ -15,6 +15,10 @@ class Report:
     started: datetime
     sections: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # Headline figures of scenarios 1-3 ({"drain": {variant: jobs/s}, "enqueue": {...},
+    # "latency": {variant: (p50, p99, max)}}), so that the peers scenario can show ratios
+    # against the platform measured in the same run.
+    results: dict[str, dict] = field(default_factory=dict)
 
     def check(self, ok: bool, message: str) -> None:
         """A correctness failure (a job missing): the run fails, whatever the speed."""
@@ -39,6 +43,7 @@ class Report:
     def drain(self, results: dict[str, Measurement], n: int) -> None:
         platform = results["platform (ledger)"]
         same = results["raw Celery, same reliability"]
+        self.results["drain"] = {name: m.median for name, m in results.items()}
         rows = []
         for name, m in results.items():
             rows.append(
@@ -74,6 +79,7 @@ class Report:
 
     def enqueue(self, results: dict[str, Measurement], n: int) -> None:
         raw = results["raw Celery .delay()"]
+        self.results["enqueue"] = {name: m.median for name, m in results.items()}
         rows = [
             [name, f"{m.median:,.0f}", m.spread(), f"{m.median / raw.median:.2f}x"]
             for name, m in results.items()
@@ -92,6 +98,9 @@ class Report:
         )
 
     def latency(self, results: dict[str, list[float]], n: int) -> None:
+        self.results["latency"] = {
+            name: (percentile(v, 50), percentile(v, 99), max(v)) for name, v in results.items()
+        }
         rows = [
             [name, f"{percentile(v, 50):.2f}", f"{percentile(v, 99):.2f}", f"{max(v):.2f}"]
             for name, v in results.items()

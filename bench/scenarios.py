@@ -309,3 +309,12 @@ def run_operator(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
     from bench.domain import run_operator as run
 
     run(report, sizes=sizes, runs=runs, warmup=warmup)
+
+
+# --- 7: the peers (RQ, Dramatiq, Procrastinate) ------------------------------------------
+
+
+def run_peers(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    from bench.peers import run_peers as run
+
+    run(report, sizes=sizes, runs=runs, warmup=warmup)
