@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from bench.harness import Measurement, percentile
 
@@ -143,5 +144,6 @@ class Report:
             f"session, interleaved, {self.runs} measured run(s) after a warm-up; the table "
             "shows the median and the spread (min–max). Ratios are the headline; absolute "
             "rates depend on the machine.\n\n"
-            f"Run on {self.started:%Y-%m-%d %H:%M} UTC.\n\n{machine}\n\n{results}\n"
+            f"Run on {self.started:%Y-%m-%d %H:%M} UTC.\n\n{machine}\n\n{results}\n\n"
+            + (Path(__file__).parent / "analysis.md").read_text()
         )
