@@ -254,12 +254,16 @@ class LedgerTask(Task):
         return super().on_failure(exc, task_id, args, kwargs, einfo)
 
     def progress(self, percent: int, message: str = "") -> None:
-        """Report progress (0-100): stored on the row and sent to Flower as an event."""
+        """Report progress (0-100): stored on the ledger row and in Celery's task state."""
         execution.job_report_progress(job_id=self.request.id, percent=percent, message=message)
+        meta = {"progress": percent, "message": message}
         try:
-            self.send_event("task-progress", progress=percent, message=message)
-        except Exception:  # events are best effort; the ledger row is the record
-            log.debug("progress event not sent", exc_info=True)
+            # Celery's task state meta (what Flower and AsyncResult.info show), and a live
+            # event for the /ws/jobs/ stream. Best effort: the ledger row is the record.
+            self.update_state(state="PROGRESS", meta=meta)
+            self.send_event("task-progress", **meta)
+        except Exception:
+            log.debug("progress not published to Celery", exc_info=True)
 
 
 def _jsonable(value):

@@ -50,6 +50,11 @@ def test_progress_is_visible_from_another_process(worker):
     result = progress_then_sleep.delay(1.5)
     job = wait_for(lambda: Job.objects.filter(id=result.id, progress=50).first())
     assert job.status == JobStatus.ACTIVE and job.progress_message == "half way"
+    # Also in Celery's task state meta, where Flower and AsyncResult look.
+    from django_celery_results.models import TaskResult
+
+    state = TaskResult.objects.get(task_id=result.id)
+    assert state.status == "PROGRESS" and '"progress": 50' in state.result
     result.get(timeout=20)
 
 
