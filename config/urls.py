@@ -20,3 +20,5 @@ urlpatterns = [
     path("api/tickets/", include("tickets.urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+handler404 = "config.errors.not_found"

@@ -22,6 +22,7 @@ from celery.result import AsyncResult
 from celery.worker.request import Request
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 
 from jobs import backoff as backoff_policies
 from jobs import execution
@@ -119,6 +120,7 @@ class LedgerTask(Task):
     backoff: backoff_policies.Backoff = backoff_policies.exponential()
     job_priority: int = int(Priority.NORMAL)
     job_queue: str = "default"
+    atomic: bool = False
 
     # --- enqueue side ---------------------------------------------------------------------
     def apply_async(
@@ -206,11 +208,26 @@ class LedgerTask(Task):
             raise Ignore()
         self.request.ledger_claim = claim
         try:
+            if self.atomic:
+                return self._run_atomically(claim, args, kwargs)
             result = super().__call__(*args, **kwargs)
         except Exception as exc:
             self._after_error(claim, exc)
             raise
         execution.job_complete(claim=claim, result=_jsonable(result))
+        return result
+
+    def _run_atomically(self, claim: execution.Claim, args, kwargs):
+        """The task's database writes and the job's completion commit together, or neither
+        does: a crash in between undoes the effect, and an attempt that lost its claim (the
+        reaper requeued it) rolls its effect back. Exactly once for database effects."""
+        with transaction.atomic():
+            result = Task.__call__(self, *args, **kwargs)
+            if not execution.job_complete(claim=claim, result=_jsonable(result)):
+                transaction.set_rollback(True)
+                log.warning(
+                    "job %s: attempt lost its claim; its effects were rolled back", claim.job_id
+                )
         return result
 
     def _queue_of_request(self) -> str:
@@ -296,7 +313,9 @@ def job_task(
 
     queue, priority (CRITICAL..BATCH or 1..5), max_attempts, backoff (exponential(),
     fixed(), custom()), autoretry_for (only these exceptions are retried), rate_limit
-    ("100/s": global across all workers, unlike Celery's per-worker limit), ledger.
+    ("100/s": global across all workers, unlike Celery's per-worker limit), ledger, and
+    atomic=True: the task's database writes commit in one transaction with the job's
+    completion (exactly once for database effects; keep slow I/O out of such tasks).
     """
     from jobs import rate_limits
 

@@ -678,3 +678,11 @@ def test_job_enqueued_through_the_api_runs_on_a_worker(worker, staff_user):
     )
     assert done["result"] == 0.2 and done["attempts"] == 1 and done["priority"] == "CRITICAL"
     assert done["started_at"] and done["finished_at"] and done["worker"]
+
+
+@pytest.mark.django_db
+def test_an_api_path_that_matches_no_route_answers_json_404(client):
+    response = client.get("/api/jobs/not-a-job-id/nothing-here")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert client.get("/no-such-page/").status_code == 404  # HTML for people, as before

@@ -199,6 +199,7 @@ def test_production_settings_refuse_links_that_are_not_https(url):
     assert "WAITLIST_PUBLIC_BASE_URL must be the public https://" in result.stderr
 
 
+@pytest.mark.security
 def test_production_settings_pass_check_deploy_with_the_documented_values():
     result = run_python(
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env()
@@ -263,6 +264,7 @@ def test_plain_celery_task_result_is_stored_by_django_celery_results(worker):
 
 
 @pytest.mark.integration
+@pytest.mark.security
 def test_pickled_task_message_is_refused_and_never_runs(worker):
     # Given a task message serialised with pickle, put straight into the `default` queue ...
     task_id = str(uuid.uuid4())
@@ -351,6 +353,7 @@ def test_healthz_is_503_naming_redis_when_redis_is_down(client, settings):
 
 
 @pytest.mark.integration
+@pytest.mark.security
 def test_flower_requires_basic_auth_and_keeps_its_state_on_disk(tmp_path):
     port = free_port()
     log_path = tmp_path / "flower.log"

@@ -59,7 +59,7 @@ def test_progress_is_visible_from_another_process(worker):
 
 
 def test_redis_down_at_commit_job_waits_in_ledger_and_runs_when_redis_returns(
-    start_worker, tmp_path
+    start_worker, tmp_path, request
 ):
     from tests.fixtures.workers import worker_env
     from tests.private_redis import PrivateRedis, broker_at
@@ -67,6 +67,7 @@ def test_redis_down_at_commit_job_waits_in_ledger_and_runs_when_redis_returns(
     from tests.testapp.tasks import record
 
     redis_server = PrivateRedis(tmp_path / "redis").start()
+    request.addfinalizer(redis_server.stop)
     start_worker(env=worker_env(REDIS_URL=redis_server.url))
     with broker_at(redis_server.url):
         redis_server.stop()

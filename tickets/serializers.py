@@ -81,6 +81,14 @@ class SeatOut(serializers.ModelSerializer):
         fields = ["id", "label", "section", "price", "status"]
 
 
+class EventSeatsOut(serializers.Serializer):
+    """Seat availability of one event: counts per status, and the seats."""
+
+    event_id = serializers.UUIDField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    seats = SeatOut(many=True)
+
+
 class SeatLockOut(serializers.ModelSerializer):
     seat_label = serializers.CharField(source="seat.label", read_only=True)
 

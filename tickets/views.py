@@ -5,7 +5,7 @@ import json
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobs.api.schema import NOT_FOUND, ConflictAwareAutoSchema
 from tickets import selectors, services
 from tickets.errors import TicketsError
 from tickets.models import Booking, Event, GenerationStatus, ReservationExpiry, TicketGenerationJob
@@ -22,6 +23,7 @@ from tickets.serializers import (
     CheckInInput,
     CheckInOut,
     EventOut,
+    EventSeatsOut,
     GenerationQueueOut,
     JobQueuedOut,
     ReservationExpiryOut,
@@ -41,6 +43,12 @@ def error_response(exc: TicketsError) -> Response:
     if exc.status == status.HTTP_400_BAD_REQUEST and "seat_ids" in exc.details:
         body["seat_ids"] = [exc.message]
     return Response(body, status=exc.status)
+
+
+class TicketsAPIView(APIView):
+    """Documents the error answers (400/401/403/404/409/429) next to each success."""
+
+    schema = ConflictAwareAutoSchema()
 
 
 class Pagination(LimitOffsetPagination):
@@ -73,20 +81,22 @@ def _booking_out(request: Request, booking: Booking) -> dict:
 # --- events and seats ----------------------------------------------------------------------
 
 
-class EventListView(APIView):
+class EventListView(TicketsAPIView):
     permission_classes = [permissions.AllowAny]
+
+    pagination_class = Pagination  # also tells the OpenAPI schema the list is paged
 
     @extend_schema(responses=EventOut(many=True))
     def get(self, request: Request) -> Response:
         include_past = request.query_params.get("include_past") in ("1", "true", "yes")
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.events_list(include_past=include_past), request, view=self
         )
         return paginator.get_paginated_response(EventOut(page, many=True).data)
 
 
-class EventDetailView(APIView):
+class EventDetailView(TicketsAPIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(responses=EventOut)
@@ -97,12 +107,12 @@ class EventDetailView(APIView):
         return Response(EventOut(event).data)
 
 
-class EventSeatsView(APIView):
+class EventSeatsView(TicketsAPIView):
     """Seat availability: every seat of the event with its status (?status= to filter)."""
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(parameters=[SeatStatusFilter], responses=SeatOut(many=True))
+    @extend_schema(parameters=[SeatStatusFilter], responses=EventSeatsOut)
     def get(self, request: Request, event_id) -> Response:
         event = _event(event_id)
         query = _validated(SeatStatusFilter, request.query_params)
@@ -116,7 +126,7 @@ class EventSeatsView(APIView):
         )
 
 
-class SeatLockView(APIView):
+class SeatLockView(TicketsAPIView):
     @extend_schema(request=SeatIdsInput, responses={201: SeatLockOut(many=True)})
     def post(self, request: Request, event_id) -> Response:
         event = _event(event_id)
@@ -136,7 +146,7 @@ class SeatLockView(APIView):
         )
 
 
-class SeatUnlockView(APIView):
+class SeatUnlockView(TicketsAPIView):
     @extend_schema(request=SeatIdsInput, responses=UnlockOut)
     def post(self, request: Request, event_id) -> Response:
         event = _event(event_id)
@@ -147,7 +157,7 @@ class SeatUnlockView(APIView):
         return Response({"released": [str(seat_id) for seat_id in released]})
 
 
-class MyLocksView(APIView):
+class MyLocksView(TicketsAPIView):
     @extend_schema(responses=SeatLockOut(many=True))
     def get(self, request: Request) -> Response:
         locks = selectors.user_live_locks(user=request.user)
@@ -157,10 +167,12 @@ class MyLocksView(APIView):
 # --- bookings ------------------------------------------------------------------------------
 
 
-class BookingListCreateView(APIView):
+class BookingListCreateView(TicketsAPIView):
+    pagination_class = Pagination  # also tells the OpenAPI schema the list is paged
+
     @extend_schema(responses=BookingOut(many=True))
     def get(self, request: Request) -> Response:
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.bookings_visible_to(user=request.user), request, view=self
         )
@@ -168,7 +180,7 @@ class BookingListCreateView(APIView):
             BookingOut(page, many=True, context={"staff": request.user.is_staff}).data
         )
 
-    @extend_schema(request=BookingCreateInput, responses={201: BookingOut})
+    @extend_schema(request=BookingCreateInput, responses={201: BookingOut, 404: NOT_FOUND})
     def post(self, request: Request) -> Response:
         data = _validated(BookingCreateInput, request.data)
         event = _event(data["event_id"])
@@ -181,7 +193,7 @@ class BookingListCreateView(APIView):
         return Response(_booking_out(request, booking), status=status.HTTP_201_CREATED)
 
 
-class BookingDetailView(APIView):
+class BookingDetailView(TicketsAPIView):
     @extend_schema(responses=BookingOut)
     def get(self, request: Request, booking_id) -> Response:
         booking = _booking_for(request, booking_id)
@@ -200,10 +212,15 @@ class PdfRenderer(BaseRenderer):
         return json.dumps(data, default=str).encode()  # an error body asked for as PDF
 
 
-class BookingTicketsPdfView(APIView):
+class BookingTicketsPdfView(TicketsAPIView):
     renderer_classes = [JSONRenderer, PdfRenderer]
 
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(OpenApiTypes.OBJECT, description="Tickets not generated yet."),
+        }
+    )
     def get(self, request: Request, booking_id) -> HttpResponse | Response:
         booking = _booking_for(request, booking_id)
         try:
@@ -218,7 +235,7 @@ class BookingTicketsPdfView(APIView):
 # --- admin (staff) -------------------------------------------------------------------------
 
 
-class VerifyPaymentView(APIView):
+class VerifyPaymentView(TicketsAPIView):
     permission_classes = [permissions.IsAdminUser]
 
     @extend_schema(request=VerifyPaymentInput, responses=BookingOut)
@@ -234,7 +251,7 @@ class VerifyPaymentView(APIView):
         return Response(_booking_out(request, booking))
 
 
-class RetryGenerationView(APIView):
+class RetryGenerationView(TicketsAPIView):
     permission_classes = [permissions.IsAdminUser]
 
     @extend_schema(request=None, responses={202: JobQueuedOut})
@@ -250,10 +267,11 @@ class RetryGenerationView(APIView):
         )
 
 
-class GenerationQueueView(APIView):
+class GenerationQueueView(TicketsAPIView):
     """The seed's ticket_generation_queue, every field (?status=pending|failed|done)."""
 
     permission_classes = [permissions.IsAdminUser]
+    pagination_class = Pagination  # also tells the OpenAPI schema the list is paged
 
     @extend_schema(responses=GenerationQueueOut(many=True))
     def get(self, request: Request) -> Response:
@@ -266,15 +284,16 @@ class GenerationQueueView(APIView):
                     status=status.HTTP_400_BAD_REQUEST,
                 )
             rows = rows.filter(status=wanted)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(GenerationQueueOut(page, many=True).data)
 
 
-class ReservationExpiryQueueView(APIView):
+class ReservationExpiryQueueView(TicketsAPIView):
     """The seed's reservation_expiry_queue, every field (?processed=true|false)."""
 
     permission_classes = [permissions.IsAdminUser]
+    pagination_class = Pagination  # also tells the OpenAPI schema the list is paged
 
     @extend_schema(responses=ReservationExpiryOut(many=True))
     def get(self, request: Request) -> Response:
@@ -286,12 +305,12 @@ class ReservationExpiryQueueView(APIView):
                     {"processed": ["Must be true or false."]}, status=status.HTTP_400_BAD_REQUEST
                 )
             rows = rows.filter(processed=processed == "true")
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(ReservationExpiryOut(page, many=True).data)
 
 
-class JobRunView(APIView):
+class JobRunView(TicketsAPIView):
     """Run a periodic job now: release-expired-locks, process-expired-reservations,
     process-ticket-generation-queue."""
 
@@ -309,13 +328,19 @@ class JobRunView(APIView):
         )
 
 
-class CheckInView(APIView):
+class CheckInView(TicketsAPIView):
     """Door scanner: 200 valid (admitted now), 409 already used, 400 forged."""
 
     permission_classes = [permissions.IsAdminUser]
 
     @extend_schema(
-        request=CheckInInput, responses={200: CheckInOut, 409: CheckInOut, 400: CheckInOut}
+        request=CheckInInput,
+        responses={
+            200: CheckInOut,
+            409: CheckInOut,
+            # A forged code (result "forged", detail) or a body naming the missing field.
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="Forged code or bad input."),
+        },
     )
     def post(self, request: Request) -> Response:
         data = _validated(CheckInInput, request.data)

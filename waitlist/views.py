@@ -14,6 +14,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from jobs.api.schema import ConflictAwareAutoSchema
 from waitlist import selectors, services
 from waitlist.errors import WaitlistError
 from waitlist.models import Slot
@@ -45,6 +46,7 @@ class WaitlistAPIView(GenericAPIView):
 
     permission_classes = [IsAuthenticated]
     pagination_class = WaitlistPagination
+    schema = ConflictAwareAutoSchema()
 
     def handle_exception(self, exc):
         if isinstance(exc, WaitlistError):

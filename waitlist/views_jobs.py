@@ -19,6 +19,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from jobs.api.schema import NOT_FOUND
 from jobs.task import LedgerResult
 from waitlist import selectors, services
 from waitlist.errors import WaitlistError
@@ -90,7 +91,7 @@ class ExpiredHoldsTriggerView(JobTriggerView):
 
     serializer_class = ExpiredHoldsTriggerSerializer
 
-    @extend_schema(responses={202: JobAcceptedSerializer})
+    @extend_schema(responses={202: JobAcceptedSerializer, 404: NOT_FOUND})
     def post(self, request):
         data = self.validated(ExpiredHoldsTriggerSerializer)
         slug = data.get("tenant")
@@ -110,7 +111,7 @@ class CascadeTriggerView(JobTriggerView):
 
     serializer_class = CascadeTriggerSerializer
 
-    @extend_schema(responses={202: JobAcceptedSerializer})
+    @extend_schema(responses={202: JobAcceptedSerializer, 404: NOT_FOUND})
     def post(self, request):
         data = self.validated(CascadeTriggerSerializer)
         slot = self.get_visible(Slot.objects.all(), pk=data["slot_id"])
@@ -138,7 +139,7 @@ class NotificationRetryView(JobTriggerView):
 
     serializer_class = NotificationRetrySerializer
 
-    @extend_schema(responses={202: JobAcceptedSerializer})
+    @extend_schema(responses={202: JobAcceptedSerializer, 404: NOT_FOUND})
     def post(self, request):
         data = self.validated(NotificationRetrySerializer)
         notification = self.get_visible(Notification.objects.all(), pk=data["notification_id"])

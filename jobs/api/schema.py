@@ -1,11 +1,12 @@
 """OpenAPI: the error answers every API view can give, documented next to its success.
 
 drf-spectacular documents what a view declares (mostly its 2xx answer). DRF itself adds
-answers every view can give: 400 for a body or query it cannot accept, 401 without
-credentials, 403 when the user may not do this, 404 for an id that is not there (or not
-visible to this user), 429 when throttled. ``ErrorResponsesAutoSchema`` adds those to each
-operation where they can happen, unless the view documents that status itself, so clients
-(and the schema fuzzer in tests/test_security.py) see the API as it really answers.
+answers every view can give: 400 for a body or query it cannot accept (415 for a body in a
+media type it does not read), 401 without credentials, 403 when the user may not do this,
+404 for an id that is not there (or not visible to this user), 429 when throttled.
+``ErrorResponsesAutoSchema`` adds those to each operation where they can happen, unless the
+view documents that status itself, so clients (and the schema fuzzer in
+tests/test_security.py) see the API as it really answers.
 
 Views opt in with ``schema = ErrorResponsesAutoSchema()`` on their base class.
 """
@@ -39,6 +40,7 @@ VALIDATION_ERROR = OpenApiResponse(
 UNAUTHENTICATED = error("No valid credentials (a JWT access token, or a session).")
 FORBIDDEN = error("Signed in, but not allowed to do this (or a session without CSRF token).")
 NOT_FOUND = error("No such object, or not visible to this user.")
+UNSUPPORTED_MEDIA_TYPE = error("A body in a media type this operation does not read.")
 THROTTLED = error("Too many requests; retry after the Retry-After header's seconds.")
 CONFLICT = OpenApiResponse(
     OpenApiTypes.OBJECT, description="Not possible in the object's current state; says why."
@@ -66,6 +68,8 @@ class ErrorResponsesAutoSchema(AutoSchema):
         implied: dict[int, OpenApiResponse] = {}
         if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
             implied[400] = VALIDATION_ERROR
+        if "requestBody" in operation:
+            implied[415] = UNSUPPORTED_MEDIA_TYPE
         if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
             implied[401] = UNAUTHENTICATED
             implied[403] = FORBIDDEN

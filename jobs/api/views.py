@@ -1,13 +1,14 @@
 """Job administration endpoints (seeds 001, 002 and 004). Thin: validate, call a service or
 a selector, render. Staff only; throttled."""
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -42,6 +43,13 @@ class JobsAdminView(APIView):
     permission_classes = JOBS_API_PERMISSIONS
     throttle_classes = JOBS_API_THROTTLES
     schema = ErrorResponsesAutoSchema()
+
+    def handle_exception(self, exc):
+        # Django refuses a body or query with more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields
+        # (1,000 job_ids sent as form fields) with its HTML 400 page; answer JSON like DRF.
+        if isinstance(exc, TooManyFieldsSent | TooManyFilesSent | RequestDataTooBig):
+            exc = ParseError(f"request refused: {exc}")
+        return super().handle_exception(exc)
 
 
 def query(serializer_class, request) -> dict:

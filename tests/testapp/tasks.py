@@ -9,9 +9,10 @@ from jobs.task import job_task
 from tests.testapp.models import SideEffect
 
 
-@job_task(name="testapp.record", bind=True, max_attempts=3)
+@job_task(name="testapp.record", bind=True, max_attempts=3, atomic=True)
 def record(self, key: str, seconds: float = 0.0) -> str:
-    """Sleeps, then records one side effect (the job's effect, counted by the tests)."""
+    """Sleeps, then records one side effect (the job's effect, counted by the tests). Atomic:
+    the effect commits together with the job's completion."""
     if seconds:
         time.sleep(seconds)
     SideEffect.objects.create(key=key, job_id=self.request.id)
