@@ -36,7 +36,7 @@ def test_every_benchmark_scenario_runs_and_completes_every_job():
         "4. Delayed precision",
         "5. Sweepers",
         "6. Operator queries",
-        "7.",
+        "7a. Peers, drain",
     ):
         assert section in result.stdout, output[-5000:]
     assert "Correctness failures" not in result.stdout
