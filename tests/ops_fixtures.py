@@ -3,7 +3,6 @@
 Import the fixtures into a test module with ``from tests.ops_fixtures import *``.
 """
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from jobs.models import Job, JobStatus
+from tests.support.waiting import wait_for  # noqa: F401 (re-exported)
 
 __all__ = [
     "staff_user",
@@ -98,13 +98,3 @@ def make_job(
 
 def make_jobs(n: int, **kwargs) -> list[Job]:
     return [make_job(**kwargs) for _ in range(n)]
-
-
-def wait_for(predicate, timeout=20.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")

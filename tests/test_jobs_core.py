@@ -7,18 +7,9 @@ from django.db import transaction
 
 from jobs.models import Job, JobStatus
 from jobs.tasks import fail, noop, sleep
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def wait_for(predicate, timeout=20.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def test_committed_job_runs_once_and_rolled_back_job_never_exists(worker):

@@ -1,7 +1,6 @@
 """The waitlist end to end on a real Celery worker, real Redis and real PostgreSQL."""
 
 import re
-import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -13,6 +12,7 @@ from rest_framework.test import APIClient
 from jobs.models import Job, JobStatus
 from jobs.services import JobSpec, enqueue_many
 from tests.fixtures.workers import worker_env
+from tests.support.waiting import wait_for
 from waitlist import services
 from waitlist.models import (
     AuditLog,
@@ -42,16 +42,6 @@ WAITLIST_QUEUES = [
     "waitlist.notifications",
     "waitlist.cleanup",
 ]
-
-
-def wait_for(predicate, timeout=20.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def mail_to(address: str, subject_contains: str = "") -> list[dict]:
