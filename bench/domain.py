@@ -87,7 +87,7 @@ def _measure(release, seed, n: int) -> tuple[float, float, int]:
 def run_sweepers(report, *, sizes, runs: int, warmup: bool) -> None:
     from bench.scenarios import _reset
     from tickets.services import seat_locks_release_expired
-    from waitlist.services import holds_release_expired
+    from waitlist.services import EXPIRED_HOLDS_BATCH, holds_release_expired
 
     sweepers = {
         "expired holds (waitlist.process_expired_holds)": (
@@ -132,8 +132,9 @@ def run_sweepers(report, *, sizes, runs: int, warmup: bool) -> None:
         rows,
         [
             "Statements are those Django sees; the waitlist sweep also writes one COPY of cascade "
-            "jobs per batch of 1,000 holds. Equal figures at N and N/10 mean the cost per row "
-            "does not grow with N."
+            f"jobs per batch of {EXPIRED_HOLDS_BATCH:,} holds (its audit rows are written by the "
+            "release statement itself). Equal figures at N and N/10 mean the cost per row does "
+            "not grow with N."
         ],
     )
 
@@ -160,9 +161,24 @@ def _seed_ledger(n: int) -> None:
     _sql("ANALYZE jobs_job")
 
 
+def _time_requests(report, client, url: str, *, requests: int, warmup: bool) -> list[float]:
+    from django.core.cache import cache
+
+    timings = []
+    skip = 3 if warmup else 0
+    for i in range(requests + skip):
+        cache.clear()  # measure the queries, not a cached answer
+        started = time.perf_counter()
+        response = client.get(url)
+        elapsed = (time.perf_counter() - started) * 1000
+        report.check(response.status_code == 200, f"operator: {url} -> {response.status_code}")
+        if i >= skip:
+            timings.append(elapsed)
+    return timings
+
+
 def run_operator(report, *, sizes, runs: int, warmup: bool) -> None:
     from django.contrib.auth import get_user_model
-    from django.core.cache import cache
     from django.test import Client
     from django.test.utils import override_settings
 
@@ -172,37 +188,37 @@ def run_operator(report, *, sizes, runs: int, warmup: bool) -> None:
     )
     client = Client()
     client.force_login(user)
-    urls = {
-        "GET /api/jobs/metrics": "/api/jobs/metrics",
-        "GET /api/jobs/queues/default/jobs?status=failed&limit=50": (
-            "/api/jobs/queues/default/jobs?status=failed&limit=50"
-        ),
-    }
+    metrics = "/api/jobs/metrics"
+    failed = "/api/jobs/queues/default/jobs?status=failed&limit=50"
     rows = []
+
+    def row(name: str, timings: list[float], *, judged: bool = True) -> list[str]:
+        p50 = percentile(timings, 50)
+        verdict = ("met" if p50 <= 200 else "**missed**") if judged else "context"
+        return [name, f"{p50:.0f}", f"{percentile(timings, 95):.0f}", verdict]
+
     with override_settings(ALLOWED_HOSTS=["testserver"]):
-        for name, url in urls.items():
-            timings = []
-            for i in range(sizes.operator_requests + (3 if warmup else 0)):
-                cache.clear()  # measure the queries, not a cached answer
-                started = time.perf_counter()
-                response = client.get(url)
-                elapsed = (time.perf_counter() - started) * 1000
-                report.check(
-                    response.status_code == 200, f"operator: {url} -> {response.status_code}"
-                )
-                if i >= (3 if warmup else 0):
-                    timings.append(elapsed)
-            p50 = percentile(timings, 50)
-            rows.append(
-                [
-                    name,
-                    f"{percentile(timings, 50):.0f}",
-                    f"{percentile(timings, 95):.0f}",
-                    "met" if p50 <= 200 else "**missed**",
-                ]
+        # Straight after a bulk load no page is marked all-visible yet, so the counts'
+        # index-only scans visit the heap for every row; shown for context.
+        before = _time_requests(
+            report, client, metrics, requests=sizes.operator_requests, warmup=warmup
+        )
+        rows.append(row(f"GET {metrics}, bulk-loaded, before VACUUM", before, judged=False))
+        # What autovacuum leaves behind on a server where it runs (PostgreSQL's default; the
+        # ledger's migration also makes it visit the table more often).
+        _sql("VACUUM ANALYZE jobs_job")
+        for url in (metrics, failed):
+            timings = _time_requests(
+                report, client, url, requests=sizes.operator_requests, warmup=warmup
             )
+            rows.append(row(f"GET {url}", timings))
     report.add_section(
         f"6. Operator queries on a {sizes.operator_rows:,}-row ledger (ms, caches cleared)",
         ["request", "p50", "p95", "target p50 ≤ 200 ms"],
         rows,
+        [
+            "The ledger is seeded with one INSERT ... SELECT and then vacuumed, which is the "
+            "state autovacuum keeps it in. The first row is measured before that VACUUM: "
+            "every count then reads the table as well as the index (see BENCHMARKS.md)."
+        ],
     )

@@ -202,20 +202,23 @@ def enqueue_many(specs: Iterable[JobSpec | dict], *, batch_size: int = 1000) -> 
     now = timezone.now()
     plain: list[Job] = []
     keyed: list[JobSpec] = []
+    defaults: dict[str, object] = {}  # a batch is usually one task: look it up once
     for spec in specs:
         if isinstance(spec, dict):
             spec = JobSpec(**spec)
+        if spec.task not in defaults:
+            defaults[spec.task] = task_defaults(spec.task)
         if spec.job_key:
             keyed.append(spec)
         else:
-            plain.append(job_build(spec, now=now, defaults=task_defaults(spec.task)))
+            plain.append(job_build(spec, now=now, defaults=defaults[spec.task]))
     created = []
     for start in range(0, len(plain), batch_size):
         created.extend(insert_jobs(plain[start : start + batch_size]))
     _publish_after_commit(created)
     result = list(created)
     for spec in keyed:
-        job, _ = job_enqueue(spec, defaults=task_defaults(spec.task))
+        job, _ = job_enqueue(spec, defaults=defaults[spec.task])
         result.append(job)
     return result
 

@@ -572,15 +572,72 @@ def _release_expired_sql(*, tenant_filter: bool) -> str:
     # SKIP LOCKED: a hold being confirmed right now (row locked) is left to that request;
     # if the confirm loses to the expiry check it changes nothing and the next sweep runs.
     lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    tenant = "AND tenant_id = %s" if tenant_filter else ""
+    tenant = "AND tenant_id = %(tenant)s" if tenant_filter else ""
     return f"""
-        UPDATE {table} SET status = %s, resolved_at = %s
+        UPDATE {table} SET status = %(expired)s, resolved_at = %(now)s
          WHERE id IN (SELECT id FROM {table}
-                       WHERE status = %s AND expires_at <= %s {tenant}
-                       ORDER BY expires_at LIMIT %s {lock})
-           AND status = %s
+                       WHERE status = %(active)s AND expires_at <= %(now)s {tenant}
+                       ORDER BY expires_at LIMIT %(limit)s {lock})
+           AND status = %(active)s
         RETURNING id, tenant_id, slot_id, entry_id
     """
+
+
+# On PostgreSQL the audit rows are written by the same statement (a data-modifying CTE):
+# building 100,000 AuditLog instances in Python was a third of a big sweep's time.
+_AUDIT_RELEASED_SQL = f"""
+    WITH released AS ({{release}}),
+    audited AS (
+        INSERT INTO {AuditLog._meta.db_table}
+               (tenant_id, actor_id, actor_label, action, object_type, object_id, data,
+                created_at)
+        SELECT tenant_id, NULL, %(actor)s, 'hold.expired', 'hold', id,
+               jsonb_build_object('from', %(active)s::text, 'to', %(expired)s::text,
+                                  'slot', slot_id, 'entry', entry_id),
+               %(now)s
+          FROM released
+    )
+    SELECT id, tenant_id, slot_id, entry_id FROM released
+"""
+
+
+def _release_expired_batch(*, tenant_id: int | None, now: datetime, limit: int) -> list[tuple]:
+    """Release up to ``limit`` expired holds and audit each; returns (hold, tenant, slot,
+    entry) per released hold. Runs inside the caller's transaction."""
+    sql = _release_expired_sql(tenant_filter=tenant_id is not None)
+    in_sql = connection.vendor == "postgresql"
+    if in_sql:
+        sql = _AUDIT_RELEASED_SQL.format(release=sql)
+    params = {
+        "expired": HoldStatus.EXPIRED.value,
+        "active": HoldStatus.ACTIVE.value,
+        "now": now,
+        "tenant": tenant_id,
+        "limit": limit,
+        "actor": SYSTEM.label,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if rows and not in_sql:
+        AuditLog.objects.bulk_create(
+            _audit_row(
+                tenant_id=hold_tenant,
+                actor=SYSTEM,
+                action="hold.expired",
+                object_type="hold",
+                object_id=hold_id,
+                data={
+                    "from": HoldStatus.ACTIVE,
+                    "to": HoldStatus.EXPIRED,
+                    "slot": slot_id,
+                    "entry": entry_id,
+                },
+                now=now,
+            )
+            for hold_id, hold_tenant, slot_id, entry_id in rows
+        )
+    return rows
 
 
 def holds_release_expired(
@@ -597,43 +654,19 @@ def holds_release_expired(
     cascade_task = _tasks().notification_cascade.name
     while batches < max_batches:
         batches += 1
-        params: list[Any] = [HoldStatus.EXPIRED, now, HoldStatus.ACTIVE, now]
-        if tenant_id is not None:
-            params.append(tenant_id)
-        params += [batch_size, HoldStatus.ACTIVE]
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(_release_expired_sql(tenant_filter=tenant_id is not None), params)
-                rows = cursor.fetchall()
-            if rows:
-                AuditLog.objects.bulk_create(
-                    _audit_row(
-                        tenant_id=hold_tenant,
-                        actor=SYSTEM,
-                        action="hold.expired",
-                        object_type="hold",
-                        object_id=hold_id,
-                        data={
-                            "from": HoldStatus.ACTIVE,
-                            "to": HoldStatus.EXPIRED,
-                            "slot": slot_id,
-                            "entry": entry_id,
-                        },
-                        now=now,
-                    )
-                    for hold_id, hold_tenant, slot_id, entry_id in rows
+            rows = _release_expired_batch(tenant_id=tenant_id, now=now, limit=batch_size)
+            enqueue_many(
+                JobSpec(
+                    task=cascade_task,
+                    kwargs={
+                        "slot_id": slot_id,
+                        "previous_entry_id": entry_id,
+                        "reason": str(CascadeReason.EXPIRED),
+                    },
                 )
-                enqueue_many(
-                    JobSpec(
-                        task=cascade_task,
-                        kwargs={
-                            "slot_id": slot_id,
-                            "previous_entry_id": entry_id,
-                            "reason": str(CascadeReason.EXPIRED),
-                        },
-                    )
-                    for _hold_id, _tenant, slot_id, entry_id in rows
-                )
+                for _hold_id, _tenant, slot_id, entry_id in rows
+            )
         released += len(rows)
         if len(rows) < batch_size:
             break

@@ -61,6 +61,14 @@ def test_expired_holds_are_released_and_each_slot_cascades_onward(tenant):
     audits = AuditLog.objects.filter(action="hold.expired")
     assert sorted(audits.values_list("object_id", flat=True)) == sorted([first.pk, second.pk])
     assert audits.first().actor_label == "system"
+    assert audits.get(object_id=first.pk).data == {
+        "from": "active",
+        "to": "expired",
+        "slot": first.slot_id,
+        "entry": first.entry_id,
+    }
+    assert audits.get(object_id=first.pk).tenant_id == tenant.pk
+    assert audits.get(object_id=first.pk).created_at == NOW
 
 
 @time_machine.travel(NOW, tick=False)
