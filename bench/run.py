@@ -34,7 +34,16 @@ os.environ.update(
 from bench import harness, scenarios  # noqa: E402
 from bench.report import Report  # noqa: E402
 
-SCENARIOS = ["drain", "enqueue", "latency", "delayed", "sweepers", "operator", "peers"]
+SCENARIOS = [
+    "drain",
+    "enqueue",
+    "latency",
+    "delayed",
+    "sweepers",
+    "operator",
+    "peers",
+    "statements",
+]
 
 
 def parse_args(argv):

@@ -318,3 +318,12 @@ def run_peers(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
     from bench.peers import run_peers as run
 
     run(report, sizes=sizes, runs=runs, warmup=warmup)
+
+
+# --- 8: a job's ledger statements, without worker or broker --------------------------------
+
+
+def run_statements(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    from bench.statements import run_statements as run
+
+    run(report, sizes=sizes, runs=runs, warmup=warmup)

@@ -13,6 +13,7 @@ from django.core.mail import mail_admins
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
+from jobs import prepared
 from jobs.models import Job, JobStatus, QueueState
 
 log = logging.getLogger(__name__)
@@ -69,12 +70,7 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
         QueueState.ALL,
     ]
 
-    def claim():
-        with connection.cursor() as cursor:
-            cursor.execute(_CLAIM_SQL, params)
-            return cursor.fetchone()
-
-    row = reconnecting(claim)
+    row = reconnecting(lambda: prepared.execute(_CLAIM_SQL, params, fetch_one=True))
     if row is None:
         return None
     return Claim(job_id=job_id, attempts=row[0], max_attempts=row[1], worker=worker)
@@ -115,12 +111,7 @@ def job_complete(*, claim: Claim, result) -> bool:
         claim.attempts,
     ]
 
-    def complete():
-        with connection.cursor() as cursor:
-            cursor.execute(_COMPLETE_SQL, params)
-            return cursor.rowcount
-
-    return bool(reconnecting(complete))
+    return bool(reconnecting(lambda: prepared.execute(_COMPLETE_SQL, params)))
 
 
 def job_schedule_retry(*, claim: Claim, delay: float, error: str, traceback: str) -> bool:

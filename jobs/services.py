@@ -11,7 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from jobs import broker
+from jobs import broker, prepared
 from jobs.models import LIVE_STATUSES, Job, JobStatus, QueueState
 from jobs.priorities import Priority
 
@@ -140,14 +140,13 @@ def insert_jobs(jobs: list[Job]) -> list[Job]:
         ]
         for job in jobs
     ]
-    with connection.cursor() as cursor:
-        if len(rows) == 1:
-            cursor.execute(_VALUES_INSERT, rows[0])
-        else:
-            # COPY streams the rows in one round trip with no per-value SQL quoting.
-            with cursor.cursor.copy(_COPY) as copy:
-                for row in rows:
-                    copy.write_row([*row, *_COPY_DEFAULTS])
+    if len(rows) == 1:
+        prepared.execute(_VALUES_INSERT, rows[0])
+    else:
+        # COPY streams the rows in one round trip with no per-value SQL quoting.
+        with connection.cursor() as cursor, cursor.cursor.copy(_COPY) as copy:
+            for row in rows:
+                copy.write_row([*row, *_COPY_DEFAULTS])
     for job in jobs:
         job._state.adding = False
         job._state.db = connection.alias

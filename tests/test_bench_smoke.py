@@ -37,6 +37,7 @@ def test_every_benchmark_scenario_runs_and_completes_every_job():
         "5. Sweepers",
         "6. Operator queries",
         "7a. Peers, drain",
+        "8. A job's two ledger statements",
     ):
         assert section in result.stdout, output[-5000:]
     assert "Correctness failures" not in result.stdout

@@ -1,0 +1,95 @@
+"""Scenario 8: what a job's two ledger statements cost, and how much of it is the commit.
+
+One process claims and finishes pre-enqueued jobs back to back, with no worker and no
+broker in the way, so the figure is the database's share of a job alone. Three variants,
+interleaved run by run:
+
+- unprepared: Django's default client-side binding (``JOBS_DB_PREPARED_STATEMENTS=false``);
+- prepared: what the platform does;
+- prepared, ``synchronous_commit=off``: not something the platform does (a database crash
+  could then forget a claim or a finish); it shows how much of a job's database time is
+  waiting for the commit to reach the disk.
+"""
+
+import time
+from contextlib import contextmanager
+
+from django.db import connection
+
+from bench.harness import Measurement
+
+VARIANTS = {
+    "unprepared (client-side binding)": (False, "on"),
+    "prepared (the platform's default)": (True, "on"),
+    "prepared, synchronous_commit=off (context only)": (True, "off"),
+}
+
+
+@contextmanager
+def _connection(*, prepared: bool, synchronous_commit: str):
+    """A fresh connection made as the settings would with prepared statements on or off."""
+    options = connection.settings_dict["OPTIONS"]
+    saved = dict(options)
+    if not prepared:
+        options.pop("prepare_threshold", None)
+    connection.close()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET synchronous_commit = {synchronous_commit}")
+        yield
+    finally:
+        connection.close()
+        options.clear()
+        options.update(saved)
+
+
+def _claim_and_finish(n: int, *, prepared: bool, synchronous_commit: str) -> float:
+    """Microseconds per job for claim + finish of n waiting jobs."""
+    from bench.scenarios import _reset
+    from jobs import execution
+    from jobs.services import JobSpec, enqueue_many
+
+    _reset()
+    ids = []
+    for start in range(0, n, 1000):
+        batch = enqueue_many(JobSpec(task="jobs.noop") for _ in range(start, min(n, start + 1000)))
+        ids.extend(str(job.id) for job in batch)
+    with _connection(prepared=prepared, synchronous_commit=synchronous_commit):
+        started = time.perf_counter()
+        for job_id in ids:
+            claim = execution.job_claim(job_id=job_id, worker="bench@statements")
+            execution.job_complete(claim=claim, result=None)
+        return (time.perf_counter() - started) / n * 1e6
+
+
+def run_statements(report, *, sizes, runs: int, warmup: bool) -> None:
+    from jobs.models import Job, JobStatus
+
+    n = max(sizes.drain // 4, 100)
+    if warmup:
+        _claim_and_finish(n // 5, prepared=True, synchronous_commit="on")
+    timings: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    for _ in range(runs):
+        for name, (prepared, synchronous_commit) in VARIANTS.items():
+            timings[name].append(
+                _claim_and_finish(n, prepared=prepared, synchronous_commit=synchronous_commit)
+            )
+            done = Job.objects.filter(status=JobStatus.COMPLETED).count()
+            report.check(done == n, f"statements: {name} finished {done} of {n} jobs")
+    results = {name: Measurement(values) for name, values in timings.items()}
+    baseline = results["unprepared (client-side binding)"].median
+    rows = [
+        [name, f"{m.median:,.0f}", m.spread(), f"{m.median / baseline:.2f}x"]
+        for name, m in results.items()
+    ]
+    report.add_section(
+        f"8. A job's two ledger statements (claim, finish), {n:,} jobs back to back in one "
+        "process (µs per job)",
+        ["variant", "µs/job (median)", "spread", "vs unprepared"],
+        rows,
+        [
+            "No worker and no broker: the database's share of a job alone. The difference "
+            "between the last two rows is the time the two commits wait for the disk, which "
+            "the platform pays to keep every claim and finish durable."
+        ],
+    )
