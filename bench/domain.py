@@ -219,6 +219,6 @@ def run_operator(report, *, sizes, runs: int, warmup: bool) -> None:
         [
             "The ledger is seeded with one INSERT ... SELECT and then vacuumed, which is the "
             "state autovacuum keeps it in. The first row is measured before that VACUUM: "
-            "every count then reads the table as well as the index (see BENCHMARKS.md)."
+            "every count then reads the table as well as the index (see the analysis at the end)."
         ],
     )
