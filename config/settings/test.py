@@ -20,6 +20,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Tests serve static files from the apps (finders); nothing is collected, so WhiteNoise
+# has no STATIC_ROOT to scan (and would warn on every request that it is missing).
+STATIC_ROOT = None
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Worker processes started by the tests connect to the test database by this name.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_durable_jobs")}
