@@ -111,13 +111,18 @@ class Worker:
         """Warm shutdown, then make sure nothing of the process group is left consuming."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
+        reap_process_group(self.proc)
         self._log.close()
+
+
+def reap_process_group(proc: subprocess.Popen) -> None:
+    """After a warm-shutdown signal: give the process 30 s, then kill its whole group."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
 
 
 def kill_leftover_workers() -> None:

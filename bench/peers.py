@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 
-from bench.harness import LOG_DIR, ROOT, Measurement, percentile
+from bench.harness import LOG_DIR, ROOT, Measurement, percentile, reap_process_group
 
 # Set in every peer worker's environment: harness.kill_leftover_workers finds them by it.
 PEER_MARK = "BENCH_PEER_WORKER"
@@ -88,12 +88,7 @@ class PeerWorker:
     def stop(self) -> None:
         """Warm shutdown, then kill whatever is left of the process group."""
         self.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
+        reap_process_group(self.proc)
         self._log.close()
 
 
@@ -532,6 +527,11 @@ def _ratio(value: float, reference: float | None) -> str:
     return f"{value / reference:.2f}x" if reference else "-"
 
 
+def _rate_row(label: str, value: float, spread: str, ref_platform, ref_raw) -> list[str]:
+    """A jobs/s row with its ratios to the platform's and raw Celery's figures."""
+    return [label, f"{value:,.0f}", spread, _ratio(value, ref_platform), _ratio(value, ref_raw)]
+
+
 def run_peers(report, *, sizes, runs: int, warmup: bool) -> None:
     peers = [peer for peer in _peers() if peer.available()]
     missing = sorted({(p.package_label, p.package) for p in _peers() if not p.available()})
@@ -605,21 +605,11 @@ def _render(report, peers, missing, drain, drain_n, enqueue, latency, sizes, run
         ("raw Celery, same reliability, from 1.", ref_raw),
     ):
         if value:
-            rows.append(
-                [name, f"{value:,.0f}", "-", _ratio(value, ref_platform), _ratio(value, ref_raw)]
-            )
+            rows.append(_rate_row(name, value, "-", ref_platform, ref_raw))
     for label, m in drain.items():
         if drain_n[label] != sizes.drain:
             label = f"{label}, {drain_n[label]:,} jobs"
-        rows.append(
-            [
-                label,
-                f"{m.median:,.0f}",
-                m.spread(),
-                _ratio(m.median, ref_platform),
-                _ratio(m.median, ref_raw),
-            ]
-        )
+        rows.append(_rate_row(label, m.median, m.spread(), ref_platform, ref_raw))
     rows += [[note, "-", "-", "-", "-"] for note in skipped]
     report.add_section(
         f"7a. Peers, drain: {sizes.drain:,} pre-enqueued no-op jobs, 2 worker processes, "
@@ -639,25 +629,9 @@ def _render(report, peers, missing, drain, drain_n, enqueue, latency, sizes, run
     ref_raw = ours.get("enqueue", {}).get("raw Celery .delay()")
     rows = []
     for name, value in ours.get("enqueue", {}).items():
-        rows.append(
-            [
-                f"{name}, from 2.",
-                f"{value:,.0f}",
-                "-",
-                _ratio(value, ref_platform),
-                _ratio(value, ref_raw),
-            ]
-        )
+        rows.append(_rate_row(f"{name}, from 2.", value, "-", ref_platform, ref_raw))
     for name, m in enqueue.items():
-        rows.append(
-            [
-                name,
-                f"{m.median:,.0f}",
-                m.spread(),
-                _ratio(m.median, ref_platform),
-                _ratio(m.median, ref_raw),
-            ]
-        )
+        rows.append(_rate_row(name, m.median, m.spread(), ref_platform, ref_raw))
     rows += [[note, "-", "-", "-", "-"] for note in skipped]
     report.add_section(
         f"7b. Peers, enqueue: {sizes.enqueue:,} jobs from one process (no worker running)",

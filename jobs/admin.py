@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -144,33 +145,8 @@ class JobAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    readonly_fields = [
-        "id",
-        "task",
-        "queue",
-        "status",
-        "priority_label",
-        "job_key",
-        "attempts",
-        "max_attempts",
-        "progress_bar",
-        "worker_link",
-        "args_json",
-        "kwargs_json",
-        "result_json",
-        "error",
-        "traceback_text",
-        "created_at",
-        "scheduled_for",
-        "published_at",
-        "started_at",
-        "finished_at",
-        "dwell_time",
-        "run_time",
-        "crash_count",
-        "needs_publish",
-        "hard_time_limit",
-    ]
+    # The ledger is written by the platform only: every field shown is read-only.
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     # Jobs are created by enqueueing (code, API), never typed into a form; removing goes
     # through job_remove (an active job cannot be removed under its worker).
