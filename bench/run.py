@@ -1,7 +1,7 @@
 """Run every benchmark scenario in one go, print a table and write BENCHMARKS.md.
 
-    make bench                       # full run (about 15 minutes on 2 cores, plus roughly
-                                     # 10 more for scenario 7, the peers)
+    make bench                       # full run (about 11 minutes on 2 cores, plus roughly
+                                     # 17 more for scenario 7, the peers)
     make bench ARGS="--smoke"        # tiny N, correctness only (CI runs this); or make bench-smoke
     make bench ARGS="--only drain,latency --runs 5"
 
