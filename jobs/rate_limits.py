@@ -5,7 +5,10 @@ Celery's own ``rate_limit`` is per worker process; this one holds across the fle
 ``max`` jobs start in any window of ``duration`` ms, checked atomically against the log of
 actual starts. A job that finds the window full is deferred (back to ``delayed``), not
 failed, and spends no attempt. Deferred jobs reserve a future slot, so they come back spaced
-out instead of all retrying at once; the reservation is only a hint, the log decides.
+out instead of all retrying at once; the reservation is only a hint, the log decides. A job
+that comes back for its slot and still finds the window full (the job before it started
+late) keeps its place in line: it waits only until the log has room, not behind every
+reservation made since.
 """
 
 import time
@@ -25,7 +28,7 @@ local max, duration, job = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - duration)
-redis.call('ZREM', KEYS[2], job)
+local returning = redis.call('ZREM', KEYS[2], job) == 1
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - duration)
 if redis.call('ZCARD', KEYS[1]) < max then
   redis.call('ZADD', KEYS[1], now, job .. ':' .. now)
@@ -36,8 +39,10 @@ local times = {}
 for _, v in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')) do
   if _ % 2 == 0 then table.insert(times, tonumber(v)) end
 end
-for _, v in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')) do
-  if _ % 2 == 0 then table.insert(times, tonumber(v)) end
+if not returning then
+  for _, v in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')) do
+    if _ % 2 == 0 then table.insert(times, tonumber(v)) end
+  end
 end
 table.sort(times)
 local slot = math.max(now, times[#times - max + 1] + duration) + 1

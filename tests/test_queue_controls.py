@@ -50,6 +50,29 @@ def test_global_rate_limit_holds_across_worker_processes(start_worker):
     assert all(j.attempts == 1 for j in jobs)  # deferral spends no attempt
 
 
+def test_a_job_back_for_its_slot_behind_a_late_start_keeps_its_place_in_line():
+    import time
+
+    from jobs.rate_limits import _take
+
+    one_per_second = (1, 1000)
+    take = lambda job: _take("queue:test-slots", one_per_second, job)  # noqa: E731
+    started = time.monotonic()
+    assert take("a") == 0
+    b_wait, c_wait = take("b"), take("c")
+    latecomer_wait = take("z")  # reserved after b and c
+    assert 900 <= b_wait <= 1100 and 1900 <= c_wait <= 2100 and latecomer_wait >= 2900
+
+    time.sleep(started + b_wait / 1000 + 0.3 - time.monotonic())  # b starts 300 ms late
+    assert take("b") == 0
+    time.sleep(started + c_wait / 1000 - time.monotonic())  # c is back on time
+    c_again = take("c")
+
+    # The window still holds b's late start, so c waits for it to leave (about 300 ms), not
+    # behind the latecomer's reservation (more than a second).
+    assert 0 < c_again <= 600, c_again
+
+
 @pytest.mark.integration
 def test_pause_survives_restarts_puts_messages_back_and_resume_runs_by_priority(start_worker):
     early = [noop.apply_async((i,), priority="LOW") for i in range(3)]  # in Redis, no worker yet
