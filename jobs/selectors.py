@@ -399,3 +399,38 @@ def duration_histograms(
             sum=sum(values),
         )
     return result
+
+
+def live_job_keys(*, keys: list[str]) -> set[str]:
+    """Which of ``keys`` belong to a live job (delayed, waiting or active)."""
+    from jobs.models import LIVE_STATUSES
+
+    return set(
+        Job.objects.filter(job_key__in=list(keys), status__in=LIVE_STATUSES).values_list(
+            "job_key", flat=True
+        )
+    )
+
+
+def pending_job_args(*, tasks: list[str]) -> list[tuple[str, list]]:
+    """(id, args) of the jobs of ``tasks`` that have not started (delayed or waiting)."""
+    return [
+        (str(job_id), args)
+        for job_id, args in Job.objects.filter(
+            task__in=list(tasks), status__in=[JobStatus.DELAYED, JobStatus.WAITING]
+        ).values_list("id", "args")
+    ]
+
+
+def unstarted_jobs_published_before(*, task_prefix: str, cutoff: datetime) -> list[str]:
+    """Waiting jobs of tasks named ``task_prefix...`` whose message went out before
+    ``cutoff`` and that no worker has started: their message is probably gone."""
+    return [
+        str(job_id)
+        for job_id in Job.objects.filter(
+            task__startswith=task_prefix,
+            status=JobStatus.WAITING,
+            needs_publish=False,
+            published_at__lte=cutoff,
+        ).values_list("id", flat=True)
+    ]

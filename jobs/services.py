@@ -296,3 +296,11 @@ def queue_resume(*, queue: str) -> int:
     if queue != QueueState.ALL:
         jobs = jobs.filter(queue=queue)
     return jobs.count()
+
+
+def jobs_republish(*, job_ids: list[str]) -> int:
+    """Ask the dispatcher to publish these waiting jobs again (their message was lost).
+    A duplicate message is harmless: the start guard runs the job once."""
+    return Job.objects.filter(
+        id__in=list(job_ids), status=JobStatus.WAITING, needs_publish=False
+    ).update(needs_publish=True)
