@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "ConflictError": "jobs.errors",
     "NotFoundError": "jobs.errors",
     "Pagination": "jobs.web.pagination",
+    "validated": "jobs.web.validation",
     "ConflictAwareAutoSchema": "jobs.api.schema",
     "NOT_FOUND": "jobs.api.schema",
 }
