@@ -1,22 +1,37 @@
-"""Errors the waitlist services raise; views turn them into 400/409 answers or pages."""
+"""Errors the waitlist services raise. They are ``jobs.ApplicationError``s: the project's one
+DRF exception handler renders them (400 for bad input, 409 for a state that does not allow
+the request); the public pages catch the hold errors to render a page instead."""
+
+from jobs import ApplicationError
+
+# Codes about the input (400); every other code names the state the request ran into (409).
+INPUT_ERROR_CODES = frozenset({"invalid", "does_not_exist", "duplicate"})
 
 
-class WaitlistError(Exception):
+class WaitlistError(ApplicationError):
     """A request that cannot be done in the current state. ``field`` names the input."""
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str = "invalid",
+        status: int | None = None,
+        **extra,
+    ):
+        if status is None:
+            status = 400 if code in INPUT_ERROR_CODES else 409
+        super().__init__(message, field=field, code=code, status=status, **extra)
 
 
 class HoldNotActive(WaitlistError):
     """The hold was confirmed, declined, expired or cancelled already."""
 
-    def __init__(self, status: str):
-        super().__init__(f"this hold is {status}, not active", field="hold", code=status)
-        self.status = status
+    def __init__(self, hold_status: str):
+        super().__init__(f"this hold is {hold_status}, not active", field="hold", code=hold_status)
+        # Not ``status``: on an application error that is the HTTP status.
+        self.hold_status = hold_status
 
 
 class HoldExpired(WaitlistError):

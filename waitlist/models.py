@@ -82,7 +82,7 @@ class Slot(models.Model):
 
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
-    # Allowed by the model, not sent yet (seed 001 "future enhancements").
+    # Allowed by the model, not sent yet: SMS and WhatsApp senders are a later enhancement.
     SMS = "sms", "SMS"
     WHATSAPP = "whatsapp", "WhatsApp"
 
@@ -159,7 +159,8 @@ class HoldStatus(models.TextChoices):
 
 
 class CascadeReason(models.TextChoices):
-    """Why a slot is offered to the next candidate (seed 001: declined/expired)."""
+    """Why a slot is offered to the next candidate: it opened, or the previous candidate
+    declined or let the hold expire."""
 
     OPENED = "opened", "Slot opened"
     DECLINED = "declined", "Previous candidate declined"

@@ -1,6 +1,7 @@
-"""The waitlist's periodic jobs (seed 001), loaded into beat by ``manage.py sync_schedules``."""
+"""The waitlist's periodic jobs, loaded into beat by ``manage.py sync_schedules``: the
+expired-holds sweep every minute and the retention cleanup daily at 02:00 (UTC)."""
 
-from jobs.schedules import Schedule
+from jobs import Schedule
 
 SCHEDULES = [
     Schedule(

@@ -52,11 +52,14 @@ def _live_holds() -> Prefetch:
     )
 
 
+def _filtered(queryset: QuerySet, **lookups) -> QuerySet:
+    """The queryset narrowed by each lookup that was given (an absent filter is None)."""
+    return queryset.filter(**{lookup: value for lookup, value in lookups.items() if value})
+
+
 def slot_list(*, tenant: Tenant, status: str | None = None) -> QuerySet[Slot]:
     slots = Slot.objects.filter(tenant=tenant).prefetch_related(_live_holds())
-    if status:
-        slots = slots.filter(status=status)
-    return slots
+    return _filtered(slots, status=status)
 
 
 def entry_list(
@@ -65,11 +68,7 @@ def entry_list(
     entries = WaitlistEntry.objects.filter(tenant=tenant).prefetch_related(
         Prefetch("holds", queryset=Hold.objects.filter(status=HoldStatus.ACTIVE), to_attr="live")
     )
-    if status:
-        entries = entries.filter(status=status)
-    if slot_id:
-        entries = entries.filter(slot_id=slot_id)
-    return entries
+    return _filtered(entries, status=status, slot_id=slot_id)
 
 
 def entry_detail_queryset(*, tenant: Tenant) -> QuerySet[WaitlistEntry]:
@@ -86,14 +85,9 @@ def hold_list(
     slot_id: int | None = None,
     entry_id: int | None = None,
 ) -> QuerySet[Hold]:
-    holds = Hold.objects.filter(tenant=tenant)
-    if status:
-        holds = holds.filter(status=status)
-    if slot_id:
-        holds = holds.filter(slot_id=slot_id)
-    if entry_id:
-        holds = holds.filter(entry_id=entry_id)
-    return holds
+    return _filtered(
+        Hold.objects.filter(tenant=tenant), status=status, slot_id=slot_id, entry_id=entry_id
+    )
 
 
 def slot_candidates(*, slot: Slot) -> QuerySet[WaitlistEntry]:

@@ -1,4 +1,4 @@
-"""The waitlist's background jobs (seed 001). Thin: ids in, a service call, a small result out.
+"""The waitlist's background jobs. Thin: ids in, a service call, a small result out.
 
 | job                    | queue                  | priority | attempts | backoff             |
 |------------------------|------------------------|----------|----------|---------------------|
@@ -9,17 +9,18 @@
 
 Only errors known to be transient are retried: database connection trouble and deadlocks
 (OperationalError, InterfaceError) and, for sends, ``NotificationTemporaryFailure``.
+
+The services import this module to enqueue these jobs, so each task imports the services
+inside its body: one import direction, no cycle.
 """
 
 from django.db import InterfaceError, OperationalError
 
-from jobs.backoff import exponential, fixed
-from jobs.task import job_task
-from waitlist import services
+from jobs import exponential, fixed, job_task
 from waitlist.errors import NotificationTemporaryFailure
 
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
-# The seed's "max retries 3": the first send plus three retries.
+# "At most 3 retries" of a failed send: the first send plus three retries.
 NOTIFICATION_MAX_ATTEMPTS = 4
 
 
@@ -33,6 +34,8 @@ NOTIFICATION_MAX_ATTEMPTS = 4
 )
 def process_expired_holds(tenant_id: int | None = None) -> dict:
     """Every minute: release expired holds (all tenants or one), one cascade per slot."""
+    from waitlist import services
+
     return services.holds_release_expired(tenant_id=tenant_id)
 
 
@@ -48,6 +51,8 @@ def notification_cascade(
     slot_id: int, previous_entry_id: int | None = None, reason: str = "expired"
 ) -> dict:
     """On decline or expiry (or a slot opening): offer the slot to the next candidate."""
+    from waitlist import services
+
     return services.slot_offer_next(
         slot_id=slot_id, previous_entry_id=previous_entry_id, reason=reason
     )
@@ -65,6 +70,8 @@ def notification_cascade(
 def send_notification(self, notification_id: int) -> dict:
     """Send one notification; a transient failure is retried after 1 s, 2 s and 4 s, and
     after the last attempt the notification is marked failed."""
+    from waitlist import services
+
     claim = getattr(self.request, "ledger_claim", None)
     attempt = claim.attempts if claim else 1
     final = claim.attempts >= claim.max_attempts if claim else True
@@ -83,4 +90,6 @@ def send_notification(self, notification_id: int) -> dict:
 )
 def cleanup(retention_days: int | None = None) -> dict:
     """Daily at 02:00: delete notifications and audit logs older than the retention."""
+    from waitlist import services
+
     return services.retention_cleanup(retention_days=retention_days)

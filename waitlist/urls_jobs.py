@@ -1,6 +1,6 @@
-"""Seed 001's job endpoints, mounted at /api/jobs/ (before the platform's own job API).
+"""The waitlist's job endpoints, mounted at /api/jobs/ (before the platform's own job API).
 
-The seed spells them without a trailing slash; both forms are accepted.
+Their documented paths have no trailing slash; both forms are accepted.
 """
 
 from django.urls import re_path

@@ -10,13 +10,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from jobs.api.schema import ConflictAwareAutoSchema
+from jobs import ConflictAwareAutoSchema, Pagination, validated
 from waitlist import selectors, services
-from waitlist.errors import WaitlistError
 from waitlist.models import Slot
 from waitlist.serializers import (
     EntryCreateSerializer,
@@ -31,37 +29,14 @@ from waitlist.serializers import (
     TenantSerializer,
 )
 
-# Codes of WaitlistError that are about the input; the rest are state conflicts (409).
-INPUT_ERROR_CODES = {"invalid", "does_not_exist", "duplicate"}
-
-
-class WaitlistPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
 
 class WaitlistAPIView(GenericAPIView):
-    """Turns service errors into 400 (bad input) or 409 (wrong state), naming the field."""
+    """Service errors (``WaitlistError``) need no handling here: the project's DRF exception
+    handler answers them with their own status (400 bad input, 409 wrong state)."""
 
     permission_classes = [IsAuthenticated]
-    pagination_class = WaitlistPagination
+    pagination_class = Pagination
     schema = ConflictAwareAutoSchema()
-
-    def handle_exception(self, exc):
-        if isinstance(exc, WaitlistError):
-            code = (
-                status.HTTP_400_BAD_REQUEST
-                if exc.code in INPUT_ERROR_CODES
-                else status.HTTP_409_CONFLICT
-            )
-            return Response({exc.field or "detail": [exc.message]}, status=code)
-        return super().handle_exception(exc)
-
-    def query_params(self, serializer_class) -> dict:
-        params = serializer_class(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
-        return params.validated_data
 
     def paginated(self, queryset, serializer_class=None) -> Response:
         serializer_class = serializer_class or self.get_serializer_class()
@@ -103,14 +78,13 @@ class SlotListView(TenantScopedView):
         responses=SlotSerializer(many=True),
     )
     def get(self, request, tenant):
-        filters = self.query_params(SlotFilterSerializer)
+        filters = validated(SlotFilterSerializer, request.query_params)
         return self.paginated(selectors.slot_list(tenant=self.tenant, status=filters.get("status")))
 
     @extend_schema(request=SlotCreateSerializer, responses={201: SlotSerializer})
     def post(self, request, tenant):
-        data = SlotCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        slot = services.slot_create(tenant=self.tenant, actor=self.actor(), **data.validated_data)
+        data = validated(SlotCreateSerializer, request.data)
+        slot = services.slot_create(tenant=self.tenant, actor=self.actor(), **data)
         return Response(self._detail(slot.pk), status=status.HTTP_201_CREATED)
 
     def _detail(self, pk: int) -> dict:
@@ -146,7 +120,7 @@ class EntryListView(TenantScopedView):
         responses=EntrySerializer(many=True),
     )
     def get(self, request, tenant):
-        filters = self.query_params(EntryFilterSerializer)
+        filters = validated(EntryFilterSerializer, request.query_params)
         entries = selectors.entry_list(
             tenant=self.tenant, status=filters.get("status"), slot_id=filters.get("slot")
         )
@@ -154,9 +128,7 @@ class EntryListView(TenantScopedView):
 
     @extend_schema(request=EntryCreateSerializer, responses={201: EntryDetailSerializer})
     def post(self, request, tenant):
-        data = EntryCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = dict(validated(EntryCreateSerializer, request.data))
         slot_id = values.pop("slot", None)
         slot = None
         if slot_id is not None:
@@ -197,7 +169,7 @@ class HoldListView(TenantScopedView):
         responses=HoldSerializer(many=True),
     )
     def get(self, request, tenant):
-        filters = self.query_params(HoldFilterSerializer)
+        filters = validated(HoldFilterSerializer, request.query_params)
         holds = selectors.hold_list(
             tenant=self.tenant,
             status=filters.get("status"),

@@ -1,4 +1,4 @@
-"""Seed 001's job endpoints under /api/jobs/: start a waitlist job by hand.
+"""The waitlist's job endpoints under /api/jobs/: start a waitlist job by hand.
 
 Who may call them:
 
@@ -19,8 +19,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from jobs.api.schema import NOT_FOUND
-from jobs.task import LedgerResult
+from jobs import NOT_FOUND, LedgerResult, validated
 from waitlist import selectors, services
 from waitlist.errors import WaitlistError
 from waitlist.models import Notification, Slot, SlotStatus, Tenant, WaitlistEntry
@@ -62,11 +61,6 @@ class JobTriggerView(WaitlistAPIView):
     permission_classes = [IsPlatformOrTenantStaff]
     http_method_names = ["post", "options"]
 
-    def validated(self, serializer_class) -> dict:
-        data = serializer_class(data=self.request.data)
-        data.is_valid(raise_exception=True)
-        return data.validated_data
-
     def scoped(self, queryset):
         """Only the objects of tenants this user manages (all of them for platform staff)."""
         tenants = selectors.tenants_manageable_by(user=self.request.user)
@@ -93,7 +87,7 @@ class ExpiredHoldsTriggerView(JobTriggerView):
 
     @extend_schema(responses={202: JobAcceptedSerializer, 404: NOT_FOUND})
     def post(self, request):
-        data = self.validated(ExpiredHoldsTriggerSerializer)
+        data = validated(ExpiredHoldsTriggerSerializer, request.data)
         slug = data.get("tenant")
         if slug:
             tenant_id = self.get_visible(Tenant.objects.all(), slug=slug).pk
@@ -113,7 +107,7 @@ class CascadeTriggerView(JobTriggerView):
 
     @extend_schema(responses={202: JobAcceptedSerializer, 404: NOT_FOUND})
     def post(self, request):
-        data = self.validated(CascadeTriggerSerializer)
+        data = validated(CascadeTriggerSerializer, request.data)
         slot = self.get_visible(Slot.objects.all(), pk=data["slot_id"])
         previous_id = data.get("previous_entry_id")
         if previous_id is not None:
@@ -141,7 +135,7 @@ class NotificationRetryView(JobTriggerView):
 
     @extend_schema(responses={202: JobAcceptedSerializer, 404: NOT_FOUND})
     def post(self, request):
-        data = self.validated(NotificationRetrySerializer)
+        data = validated(NotificationRetrySerializer, request.data)
         notification = self.get_visible(Notification.objects.all(), pk=data["notification_id"])
         result = services.notification_retry(
             notification=notification, actor=services.Actor.of_user(request.user)
@@ -158,5 +152,5 @@ class CleanupTriggerView(JobTriggerView):
     def post(self, request):
         if not selectors.user_is_platform_staff(user=request.user):
             raise PermissionDenied("Only platform staff can run the cleanup (it spans tenants).")
-        data = self.validated(CleanupTriggerSerializer)
+        data = validated(CleanupTriggerSerializer, request.data)
         return self.accepted(services.cleanup_enqueue(retention_days=data.get("retention_days")))

@@ -112,7 +112,7 @@ class OfferDecisionView(View):
             else:
                 services.hold_decline(hold=self.hold, actor=actor)
         except HoldNotActive as exc:
-            return hold_closed_page(request, exc.status)
+            return hold_closed_page(request, exc.hold_status)
         except HoldExpired:
             return hold_closed_page(request, HoldStatus.EXPIRED)
         return render(

@@ -11,12 +11,17 @@ import re
 import smtplib
 import time
 
+import redis
+from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
-
-from jobs.broker import redis_client
 
 RECORD_KEY = "waitlist-test:mail"
 FAILURES_KEY = "waitlist-test:failures:{}"
+
+
+def redis_client() -> redis.Redis:
+    # The broker's Redis: the test process and the worker processes share it.
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=2)
 
 
 class RecordingBackend(BaseEmailBackend):

@@ -3,7 +3,6 @@
 import pytest
 from django.urls import reverse
 
-from jobs.models import Job
 from waitlist.models import (
     AuditLog,
     Hold,
@@ -21,6 +20,7 @@ from waitlist.tests.factories import (
     NotificationFactory,
     SlotFactory,
 )
+from waitlist.tests.ledger import enqueued
 
 pytestmark = pytest.mark.django_db
 
@@ -74,4 +74,4 @@ def test_admin_action_retries_failed_notifications(admin_client, objects):
 
     notification.refresh_from_db()
     assert notification.status == NotificationStatus.PENDING
-    assert Job.objects.filter(task="waitlist.send_notification").count() == 1
+    assert enqueued("waitlist.send_notification").count() == 1

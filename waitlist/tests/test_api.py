@@ -1,4 +1,4 @@
-"""The tenant-scoped REST API and seed 001's job endpoints."""
+"""The tenant-scoped REST API and the waitlist's job endpoints."""
 
 from datetime import timedelta
 
@@ -6,7 +6,6 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from jobs.models import Job
 from waitlist.models import (
     EntryStatus,
     HoldStatus,
@@ -24,16 +23,13 @@ from waitlist.tests.factories import (
     TenantFactory,
     UserFactory,
 )
+from waitlist.tests.ledger import Job, enqueued
 
 pytestmark = pytest.mark.django_db
 
 
 def base(tenant) -> str:
     return f"/api/waitlist/tenants/{tenant.slug}"
-
-
-def jobs_of(task: str):
-    return Job.objects.filter(task=task)
 
 
 # --- auth -----------------------------------------------------------------------------------
@@ -67,7 +63,7 @@ def test_create_list_show_and_cancel_a_slot(staff_client, tenant):
     assert created.status_code == 201, created.content
     slot = created.json()
     assert slot["status"] == "open" and slot["current_hold"] is None
-    assert jobs_of("waitlist.notification_cascade").get().kwargs["slot_id"] == slot["id"]
+    assert enqueued("waitlist.notification_cascade").get().kwargs["slot_id"] == slot["id"]
 
     listed = staff_client.get(f"{base(tenant)}/slots/", {"status": "open"}).json()
     assert [s["id"] for s in listed["results"]] == [slot["id"]]
@@ -217,7 +213,7 @@ def test_staff_decline_cascades(staff_client, tenant):
     response = staff_client.post(f"{base(tenant)}/holds/{hold.pk}/decline/")
 
     assert response.status_code == 200 and response.json()["status"] == "declined"
-    assert jobs_of("waitlist.notification_cascade").count() == 1
+    assert enqueued("waitlist.notification_cascade").count() == 1
 
 
 def test_hold_list_filters(staff_client, tenant):
@@ -227,6 +223,30 @@ def test_hold_list_filters(staff_client, tenant):
     body = staff_client.get(f"{base(tenant)}/holds/", {"status": "active"}).json()
 
     assert [h["id"] for h in body["results"]] == [live.pk]
+
+
+def test_lists_page_with_limit_and_offset(staff_client, tenant):
+    entries = [EntryFactory(tenant=tenant, priority=p) for p in (3, 2, 1)]
+
+    page = staff_client.get(f"{base(tenant)}/entries/", {"limit": 2, "offset": 1}).json()
+
+    assert page["count"] == 3
+    assert [e["id"] for e in page["results"]] == [entries[1].pk, entries[2].pk]
+    assert page["next"] is None and "offset" not in page["previous"]
+
+
+def test_a_state_conflict_answers_409_with_its_code_and_field(staff_client, tenant):
+    hold = HoldFactory(slot=SlotFactory(tenant=tenant), status=HoldStatus.EXPIRED)
+
+    response = staff_client.post(f"{base(tenant)}/holds/{hold.pk}/confirm/")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "this hold is expired, not active",
+        "code": "expired",
+        "field": "hold",
+        "hold": ["this hold is expired, not active"],
+    }
 
 
 # --- tenant isolation ---------------------------------------------------------------------
@@ -322,7 +342,7 @@ def test_platform_staff_trigger_the_expired_holds_job_for_every_tenant(admin_cli
     assert body["created"] is True
     # While that job is waiting, another trigger returns it instead of queueing a second.
     assert second.json()["job_id"] == body["job_id"] and second.json()["created"] is False
-    assert jobs_of("waitlist.process_expired_holds").count() == 1
+    assert enqueued("waitlist.process_expired_holds").count() == 1
 
 
 def test_tenant_staff_trigger_the_expired_holds_job_for_their_tenant(staff_client, tenant):

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from jobs.models import Job
 from waitlist import services, tasks
 from waitlist.models import (
     AuditLog,
@@ -18,6 +17,7 @@ from waitlist.models import (
     SlotStatus,
 )
 from waitlist.tests.factories import EntryFactory, HoldFactory, SlotFactory, TenantFactory
+from waitlist.tests.ledger import enqueued
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def test_offer_queues_a_notification_and_its_send_job(tenant):
     assert notification.entry == entry
     assert notification.status == NotificationStatus.PENDING
     assert notification.recipient == entry.email
-    job = Job.objects.get(task="waitlist.send_notification")
+    job = enqueued("waitlist.send_notification").get()
     assert job.kwargs == {"notification_id": notification.pk}
     assert job.queue == "waitlist.notifications"
     assert job.job_key == f"waitlist.notification:{notification.pk}"
@@ -161,7 +161,7 @@ def test_no_offer_once_the_slot_has_started_and_hold_never_outlives_the_start(te
     assert Hold.objects.get(slot=soon).expires_at == soon.starts_at
 
 
-def test_cascade_job_policy_matches_the_seed():
+def test_cascade_job_is_tried_5_times_with_exponential_backoff():
     task = tasks.notification_cascade
     assert task.name == "waitlist.notification_cascade"
     assert task.job_queue == "waitlist.cascade"

@@ -74,7 +74,7 @@ def test_a_bad_retention_is_refused(days):
     assert raised.value.field == "retention_days"
 
 
-def test_cleanup_job_policy_matches_the_seed():
+def test_cleanup_job_is_tried_twice_with_a_fixed_delay():
     task = tasks.cleanup
     assert task.name == "waitlist.cleanup"
     assert task.job_queue == "waitlist.cleanup"

@@ -1,17 +1,18 @@
 """The expired-holds job: set-based release, one cascade per slot, its schedule."""
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from jobs.models import Job
-from jobs.schedules import schedules_sync
 from waitlist import services, tasks
 from waitlist.models import AuditLog, HoldStatus
 from waitlist.schedules import SCHEDULES
 from waitlist.tests.factories import HoldFactory, SlotFactory, TenantFactory
+from waitlist.tests.ledger import cascade_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +25,6 @@ def expired_hold(tenant, minutes_ago=1):
         offered_at=NOW - timedelta(minutes=15 + minutes_ago),
         expires_at=NOW - timedelta(minutes=minutes_ago),
     )
-
-
-def cascade_jobs():
-    return Job.objects.filter(task="waitlist.notification_cascade")
 
 
 @time_machine.travel(NOW, tick=False)
@@ -132,7 +129,7 @@ def test_only_confirmable_holds_are_released(tenant):
     assert services.holds_release_expired()["released"] == 0
 
 
-def test_expired_holds_job_policy_matches_the_seed():
+def test_expired_holds_job_is_tried_3_times_with_exponential_backoff():
     task = tasks.process_expired_holds
     assert task.name == "waitlist.process_expired_holds"
     assert task.job_queue == "waitlist.holds"
@@ -152,7 +149,7 @@ def test_schedules_run_expired_holds_every_minute_and_cleanup_daily_at_two():
 
 
 def test_sync_schedules_stores_them_for_beat():
-    schedules_sync(schedules=SCHEDULES)
+    call_command("sync_schedules", stdout=StringIO())
 
     sweep = PeriodicTask.objects.get(name="waitlist.expired-holds")
     cleanup = PeriodicTask.objects.get(name="waitlist.cleanup")

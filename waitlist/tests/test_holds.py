@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from jobs.models import Job
 from waitlist import services
 from waitlist.errors import HoldExpired, HoldNotActive, WaitlistError
 from waitlist.models import (
@@ -18,15 +17,12 @@ from waitlist.models import (
     SlotStatus,
 )
 from waitlist.tests.factories import EntryFactory, HoldFactory, SlotFactory, UserFactory
+from waitlist.tests.ledger import cascade_jobs
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 STAFF = services.Actor("staff-test")
-
-
-def cascade_jobs():
-    return Job.objects.filter(task="waitlist.notification_cascade")
 
 
 def refreshed(*objects):
@@ -95,7 +91,7 @@ def test_a_closed_hold_cannot_be_decided_again(tenant, status):
     with pytest.raises(HoldNotActive) as raised:
         services.hold_confirm(hold=hold, actor=STAFF)
 
-    assert raised.value.status == status
+    assert raised.value.hold_status == status
     assert not cascade_jobs().exists()
 
 

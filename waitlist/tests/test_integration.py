@@ -9,8 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from jobs.models import Job, JobStatus
-from jobs.services import JobSpec, enqueue_many
+from jobs import JobSpec, enqueue_many
 from tests.fixtures.workers import worker_env
 from tests.support.waiting import wait_for
 from waitlist import services
@@ -33,6 +32,7 @@ from waitlist.tests.factories import (
     SlotFactory,
     TenantFactory,
 )
+from waitlist.tests.ledger import Job, enqueued
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -129,7 +129,7 @@ def test_join_offer_expire_next_candidate_confirm_booked(start_worker, client):
     ]:
         assert expected in actions, (expected, actions)
     assert actions.index("hold.expired") < actions.index("hold.confirmed")
-    wait_for(lambda: not Job.objects.exclude(status=JobStatus.COMPLETED).exists())
+    wait_for(lambda: not Job.objects.exclude(status="completed").exists())
     assert "Traceback" not in worker.log()
 
 
@@ -147,8 +147,8 @@ def test_failed_sends_retry_after_1_2_4_seconds_then_fail_and_can_be_retried(sta
     )
     assert notification.attempts == 4
     assert "SMTPServerDisconnected" in notification.last_error
-    job = Job.objects.get(task="waitlist.send_notification")
-    wait_for(lambda: Job.objects.get(pk=job.pk).status == JobStatus.FAILED)
+    job = enqueued("waitlist.send_notification").get()
+    wait_for(lambda: Job.objects.get(pk=job.pk).status == "failed")
     assert Job.objects.get(pk=job.pk).attempts == 4
     failures = list(
         AuditLog.objects.filter(
@@ -196,7 +196,7 @@ def test_parallel_cascades_on_worker_processes_hold_the_slot_once(start_worker):
 
     ids = [job.id for job in jobs]
     wait_for(
-        lambda: Job.objects.filter(id__in=ids, status=JobStatus.COMPLETED).count() == 8,
+        lambda: Job.objects.filter(id__in=ids, status="completed").count() == 8,
         timeout=30,
     )
     outcomes = sorted(Job.objects.filter(id__in=ids).values_list("result__outcome", flat=True))

@@ -8,10 +8,10 @@ import time_machine
 from django.core import signing
 from django.utils import timezone
 
-from jobs.models import Job
 from waitlist import links
 from waitlist.models import AuditLog, EntryStatus, HoldStatus, SlotStatus
 from waitlist.tests.factories import HoldFactory, SlotFactory, TenantFactory
+from waitlist.tests.ledger import Job, cascade_jobs
 from waitlist.throttles import PublicLinkThrottle
 
 pytestmark = [pytest.mark.django_db, pytest.mark.security]
@@ -65,7 +65,7 @@ def test_decline_link_cascades_the_slot(client, hold):
     assert response.status_code == 200
     hold.refresh_from_db()
     assert hold.status == HoldStatus.DECLINED
-    assert Job.objects.get(task="waitlist.notification_cascade").kwargs["reason"] == "declined"
+    assert cascade_jobs().get().kwargs["reason"] == "declined"
 
 
 def test_a_used_link_cannot_be_used_again(client, hold):
@@ -82,7 +82,7 @@ def test_a_used_link_cannot_be_used_again(client, hold):
     hold.refresh_from_db()
     assert hold.status == HoldStatus.CONFIRMED
     assert AuditLog.objects.count() == audits
-    assert not Job.objects.filter(task="waitlist.notification_cascade").exists()
+    assert not cascade_jobs().exists()
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

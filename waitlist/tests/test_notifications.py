@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from jobs.models import Job, JobStatus
 from waitlist import services, tasks
 from waitlist.errors import NotificationTemporaryFailure, WaitlistError
 from waitlist.models import (
@@ -18,6 +17,7 @@ from waitlist.models import (
 )
 from waitlist.tests.email_backends import recorded_mail
 from waitlist.tests.factories import EntryFactory, HoldFactory, NotificationFactory, SlotFactory
+from waitlist.tests.ledger import Job, enqueued
 
 pytestmark = pytest.mark.django_db
 
@@ -171,8 +171,8 @@ def test_manual_retry_requeues_a_failed_notification_once(tenant):
     assert notification.status == NotificationStatus.PENDING
     assert first.created and not second.created
     assert first.id == second.id
-    job = Job.objects.get(task="waitlist.send_notification")
-    assert job.status == JobStatus.WAITING and job.max_attempts == 4
+    job = enqueued("waitlist.send_notification").get()
+    assert job.status == "waiting" and job.max_attempts == 4
     assert AuditLog.objects.filter(action="notification.requeued").count() == 1
 
 
