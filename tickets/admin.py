@@ -1,8 +1,10 @@
 """Django admin for every tickets model, with buttons and actions that run the jobs.
 
-Seed: "Jobs can be manually triggered through the admin interface" and "Failed jobs remain
-in the database for debugging": the queue tables show every seed field, read-only.
+Operators run the periodic jobs by hand from here, and failed generation rows stay in the
+ticket generation queue for debugging: the queue tables show every field, read-only.
 """
+
+from collections.abc import Callable, Iterable
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -21,9 +23,29 @@ from tickets.models import (
     Seat,
     SeatLock,
     Ticket,
-    TicketGenerationJob,
+    TicketGeneration,
     TicketPdf,
 )
+
+
+def run_for_each(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    bookings: Iterable[Booking],
+    call: Callable[[Booking], object],
+    done: str,
+) -> None:
+    """A bulk action: ``call`` once per booking; a refusal (a TicketsError) is reported for
+    its booking and the others go on; one success message counts the rest."""
+    ok = 0
+    for booking in bookings:
+        try:
+            call(booking)
+            ok += 1
+        except TicketsError as exc:
+            model_admin.message_user(request, f"{booking.id}: {exc.message}", messages.ERROR)
+    if ok:
+        model_admin.message_user(request, f"{done}: {ok} booking(s).", messages.SUCCESS)
 
 
 def _job_link(job_id: str) -> str:
@@ -97,7 +119,7 @@ class SeatAdmin(admin.ModelAdmin):
     list_display = ["label", "event", "section", "price", "status", "updated_at"]
     list_filter = ["status", "event"]
     search_fields = ["label", "event__name"]
-    # Status follows locks and bookings; repair inconsistencies with manage.py fix_queue.
+    # Status follows locks and bookings; repair inconsistencies with manage.py repair_tickets.
     readonly_fields = ["status", "updated_at"]
     list_select_related = ["event"]
 
@@ -178,20 +200,10 @@ class BookingAdmin(admin.ModelAdmin):
         url = reverse("tickets:booking-tickets-pdf", args=[booking.id])
         return format_html('<a href="{}">download</a>', url)
 
-    def _each(self, request, queryset, call, done: str) -> None:
-        ok = 0
-        for booking in queryset:
-            try:
-                call(booking)
-                ok += 1
-            except TicketsError as exc:
-                self.message_user(request, f"{booking.id}: {exc.message}", messages.ERROR)
-        if ok:
-            self.message_user(request, f"{done}: {ok} booking(s).", messages.SUCCESS)
-
     @admin.action(description="Verify payment (starts ticket generation)")
     def verify_payment(self, request, queryset):
-        self._each(
+        run_for_each(
+            self,
             request,
             queryset.filter(status=BookingStatus.RESERVED),
             lambda b: services.booking_verify_payment(booking=b, admin=request.user),
@@ -200,7 +212,8 @@ class BookingAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry ticket generation now")
     def retry_generation(self, request, queryset):
-        self._each(
+        run_for_each(
+            self,
             request,
             queryset,
             lambda b: services.ticket_generation_retry(booking=b, admin=request.user),
@@ -209,7 +222,8 @@ class BookingAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send the tickets email again")
     def resend_tickets_email(self, request, queryset):
-        self._each(
+        run_for_each(
+            self,
             request,
             queryset,
             lambda b: services.tickets_email_resend(booking=b),
@@ -278,8 +292,8 @@ class ReservationExpiryAdmin(RunJobButtonsMixin, admin.ModelAdmin):
         return False
 
 
-@admin.register(TicketGenerationJob)
-class TicketGenerationJobAdmin(RunJobButtonsMixin, admin.ModelAdmin):
+@admin.register(TicketGeneration)
+class TicketGenerationAdmin(RunJobButtonsMixin, admin.ModelAdmin):
     run_jobs = (("process-ticket-generation-queue", "Process the generation queue now"),)
     list_display = [
         "id",
@@ -296,7 +310,7 @@ class TicketGenerationJobAdmin(RunJobButtonsMixin, admin.ModelAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["booking__id", "last_error"]
-    readonly_fields = [f.name for f in TicketGenerationJob._meta.fields]
+    readonly_fields = [f.name for f in TicketGeneration._meta.fields]
     actions = ["retry_now"]
     list_select_related = ["booking", "admin"]
 
@@ -304,18 +318,16 @@ class TicketGenerationJobAdmin(RunJobButtonsMixin, admin.ModelAdmin):
         return False
 
     @admin.display(description="last error")
-    def short_error(self, entry: TicketGenerationJob) -> str:
+    def short_error(self, entry: TicketGeneration) -> str:
         lines = [line for line in entry.last_error.strip().splitlines() if line.strip()]
         return lines[-1][:120] if lines else ""
 
     @admin.action(description="Retry now (fresh attempts)")
     def retry_now(self, request, queryset):
-        queued = 0
-        for entry in queryset.select_related("booking"):
-            try:
-                services.ticket_generation_retry(booking=entry.booking, admin=request.user)
-                queued += 1
-            except TicketsError as exc:
-                self.message_user(request, f"{entry.booking_id}: {exc.message}", messages.ERROR)
-        if queued:
-            self.message_user(request, f"Generation queued for {queued} booking(s).")
+        run_for_each(
+            self,
+            request,
+            [entry.booking for entry in queryset.select_related("booking")],
+            lambda b: services.ticket_generation_retry(booking=b, admin=request.user),
+            "Ticket generation queued",
+        )

@@ -1,16 +1,20 @@
-"""Domain errors raised by the services; the API turns each into one clear response."""
+"""Domain errors raised by the services.
+
+Each is a ``jobs.ApplicationError``: the project's one DRF exception handler answers it with
+``{"detail", "code", <extra>...}`` and its ``status``, so no view catches them. Raise them as
+``SeatUnavailable(message, seat_ids=[...])``; the keyword arguments become keys of the body,
+and ``field="seat_ids"`` marks a 400 about that input field (the body then also carries
+``seat_ids: [message]``, as DRF's own validation errors do).
+"""
+
+from jobs import ApplicationError
 
 
-class TicketsError(Exception):
+class TicketsError(ApplicationError):
     """Base class. ``code`` is stable for clients, ``status`` is the HTTP status to answer."""
 
     code = "tickets_error"
     status = 409
-
-    def __init__(self, message: str, **details):
-        super().__init__(message)
-        self.message = message
-        self.details = details
 
 
 class SeatUnavailable(TicketsError):

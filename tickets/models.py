@@ -1,9 +1,10 @@
-"""Events, seats, seat locks, bookings, tickets and the seed's two queue tables.
+"""Events, seats, seat locks, bookings, tickets, and the two queue tables (reservation expiry,
+ticket generation) whose rows the periodic jobs work through.
 
 A seat's ``status`` is the fast answer to "can I take it?"; the rows that explain it are the
 seat's active lock (``locked``), its active booking seat (``reserved``/``booked``). The
 constraints below are the last line of defence when a code path forgets a guard: one active
-lock per seat, one active booking per seat, one ticket per seat, one generation job per
+lock per seat, one active booking per seat, one ticket per seat, one generation row per
 booking.
 """
 
@@ -66,7 +67,7 @@ class SeatLockStatus(models.TextChoices):
 
 
 class SeatLock(models.Model):
-    """A short hold on one seat while its user decides (seed: "seats are locked")."""
+    """A short hold on one seat while its user decides."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="locks")
@@ -204,7 +205,8 @@ class TicketPdf(models.Model):
 
 
 class ReservationExpiry(models.Model):
-    """Seed table ``reservation_expiry_queue``: one row per reservation, swept every 2 min."""
+    """The reservation expiry queue (table ``tickets_reservation_expiry_queue``): one row per
+    reservation, swept every 2 minutes."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reservation = models.ForeignKey(
@@ -238,11 +240,15 @@ class GenerationStatus(models.TextChoices):
     DONE = "done", "Done"
 
 
-class TicketGenerationJob(models.Model):
-    """Seed table ``ticket_generation_queue``: created when generating at once failed."""
+class TicketGeneration(models.Model):
+    """The ticket generation queue (table ``tickets_ticket_generation_queue``): a booking's row,
+    created when generating its tickets at once failed, counting the attempts that follow.
+    Not a ledger job: each attempt is one; this row is the retry state across them."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="generation_job")
+    booking = models.OneToOneField(
+        Booking, on_delete=models.CASCADE, related_name="ticket_generation"
+    )
     admin = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

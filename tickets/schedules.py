@@ -1,6 +1,7 @@
-"""The seed's cron jobs, synced into django-celery-beat by ``manage.py sync_schedules``."""
+"""The periodic jobs (sweeps every 1, 2 and 3 minutes), synced into django-celery-beat by
+``manage.py sync_schedules``."""
 
-from jobs.schedules import Schedule
+from jobs import Schedule
 
 SCHEDULES = [
     Schedule(

@@ -77,9 +77,9 @@ def seats_held_count(*, user: AbstractBaseUser, event: Event, now: datetime) -> 
 
 def bookings_visible_to(*, user: AbstractBaseUser) -> QuerySet[Booking]:
     """Staff see every booking; anyone else only their own (others answer 404, not 403)."""
-    bookings = Booking.objects.select_related("event", "user", "generation_job").prefetch_related(
-        "booking_seats__seat", "tickets__seat"
-    )
+    bookings = Booking.objects.select_related(
+        "event", "user", "ticket_generation"
+    ).prefetch_related("booking_seats__seat", "tickets__seat")
     if not user.is_staff:
         bookings = bookings.filter(user=user)
     return bookings.order_by("-created_at")

@@ -11,37 +11,38 @@ from tickets.models import (
     SeatLock,
     SeatStatus,
     Ticket,
-    TicketGenerationJob,
+    TicketGeneration,
 )
 
 MAX_SEATS_PER_REQUEST = 100
 
 
-class SeatIdsInput(serializers.Serializer):
-    seat_ids = serializers.ListField(
-        child=serializers.UUIDField(), allow_empty=False, max_length=MAX_SEATS_PER_REQUEST
+def _each_seat_once(value: list) -> None:
+    if len(set(value)) != len(value):
+        raise serializers.ValidationError("Each seat may appear only once.")
+
+
+def seat_ids_field(**kwargs) -> serializers.ListField:
+    """A non-empty list of distinct seat ids, at most MAX_SEATS_PER_REQUEST of them."""
+    return serializers.ListField(
+        child=serializers.UUIDField(),
+        allow_empty=False,
+        max_length=MAX_SEATS_PER_REQUEST,
+        validators=[_each_seat_once],
+        **kwargs,
     )
 
-    def validate_seat_ids(self, value):
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each seat may appear only once.")
-        return value
+
+class SeatIdsInput(serializers.Serializer):
+    seat_ids = seat_ids_field()
 
 
 class BookingCreateInput(serializers.Serializer):
     event_id = serializers.UUIDField()
-    seat_ids = serializers.ListField(
-        child=serializers.UUIDField(),
+    seat_ids = seat_ids_field(
         required=False,
-        allow_empty=False,
-        max_length=MAX_SEATS_PER_REQUEST,
         help_text="Seats to book; all of your live locks for the event when left out.",
     )
-
-    def validate_seat_ids(self, value):
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each seat may appear only once.")
-        return value
 
 
 class VerifyPaymentInput(serializers.Serializer):
@@ -56,6 +57,16 @@ class CheckInInput(serializers.Serializer):
 
 class SeatStatusFilter(serializers.Serializer):
     status = serializers.ChoiceField(choices=SeatStatus.choices, required=False)
+
+
+class GenerationQueueFilter(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=GenerationStatus.choices, required=False, allow_blank=True
+    )
+
+
+class ReservationExpiryFilter(serializers.Serializer):
+    processed = serializers.ChoiceField(choices=["true", "false"], required=False)
 
 
 class EventOut(serializers.ModelSerializer):
@@ -107,7 +118,7 @@ class TicketOut(serializers.ModelSerializer):
 
 class GenerationOut(serializers.ModelSerializer):
     class Meta:
-        model = TicketGenerationJob
+        model = TicketGeneration
         fields = [
             "status",
             "attempts",
@@ -160,8 +171,8 @@ class BookingOut(serializers.ModelSerializer):
     def get_ticket_generation(self, booking: Booking) -> dict | None:
         """'done' once tickets exist; the queue row's state while retries are pending."""
         try:
-            entry = booking.generation_job
-        except TicketGenerationJob.DoesNotExist:
+            entry = booking.ticket_generation
+        except TicketGeneration.DoesNotExist:
             entry = None
         if entry is not None:
             data = GenerationOut(entry).data
@@ -181,7 +192,7 @@ class BookingOut(serializers.ModelSerializer):
 
 class GenerationQueueOut(serializers.ModelSerializer):
     class Meta:
-        model = TicketGenerationJob
+        model = TicketGeneration
         fields = [
             "id",
             "booking_id",

@@ -7,16 +7,14 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.api.schema import NOT_FOUND, ConflictAwareAutoSchema
+from jobs import NOT_FOUND, ConflictAwareAutoSchema, Pagination, validated
 from tickets import selectors, services
-from tickets.errors import TicketsError
-from tickets.models import Booking, Event, GenerationStatus, ReservationExpiry, TicketGenerationJob
+from tickets.models import Booking, Event, ReservationExpiry, TicketGeneration
 from tickets.serializers import (
     BookingCreateInput,
     BookingOut,
@@ -24,8 +22,10 @@ from tickets.serializers import (
     CheckInOut,
     EventOut,
     EventSeatsOut,
+    GenerationQueueFilter,
     GenerationQueueOut,
     JobQueuedOut,
+    ReservationExpiryFilter,
     ReservationExpiryOut,
     SeatIdsInput,
     SeatLockOut,
@@ -37,29 +37,22 @@ from tickets.serializers import (
 )
 
 
-def error_response(exc: TicketsError) -> Response:
-    """One shape for every domain error: what happened, a stable code, and the details."""
-    body = {"detail": exc.message, "code": exc.code, **exc.details}
-    if exc.status == status.HTTP_400_BAD_REQUEST and "seat_ids" in exc.details:
-        body["seat_ids"] = [exc.message]
-    return Response(body, status=exc.status)
-
-
 class TicketsAPIView(APIView):
-    """Documents the error answers (400/401/403/404/409/429) next to each success."""
+    """Documents the error answers (400/401/403/404/409/429) next to each success. Domain
+    errors (``tickets.errors``) are answered by the project's one exception handler."""
 
     schema = ConflictAwareAutoSchema()
 
 
-class Pagination(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 500
+class TicketsListView(TicketsAPIView):
+    """A paged list (``?limit=&offset=``)."""
 
+    pagination_class = Pagination  # also tells the OpenAPI schema the list is paged
 
-def _validated(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    def paged(self, request: Request, rows, serializer_class, **kwargs) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True, **kwargs).data)
 
 
 def _event(event_id) -> Event:
@@ -81,19 +74,13 @@ def _booking_out(request: Request, booking: Booking) -> dict:
 # --- events and seats ----------------------------------------------------------------------
 
 
-class EventListView(TicketsAPIView):
+class EventListView(TicketsListView):
     permission_classes = [permissions.AllowAny]
-
-    pagination_class = Pagination  # also tells the OpenAPI schema the list is paged
 
     @extend_schema(responses=EventOut(many=True))
     def get(self, request: Request) -> Response:
         include_past = request.query_params.get("include_past") in ("1", "true", "yes")
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            selectors.events_list(include_past=include_past), request, view=self
-        )
-        return paginator.get_paginated_response(EventOut(page, many=True).data)
+        return self.paged(request, selectors.events_list(include_past=include_past), EventOut)
 
 
 class EventDetailView(TicketsAPIView):
@@ -115,7 +102,7 @@ class EventSeatsView(TicketsAPIView):
     @extend_schema(parameters=[SeatStatusFilter], responses=EventSeatsOut)
     def get(self, request: Request, event_id) -> Response:
         event = _event(event_id)
-        query = _validated(SeatStatusFilter, request.query_params)
+        query = validated(SeatStatusFilter, request.query_params)
         seats = selectors.event_seats(event=event, status=query.get("status"))
         return Response(
             {
@@ -130,13 +117,10 @@ class SeatLockView(TicketsAPIView):
     @extend_schema(request=SeatIdsInput, responses={201: SeatLockOut(many=True)})
     def post(self, request: Request, event_id) -> Response:
         event = _event(event_id)
-        data = _validated(SeatIdsInput, request.data)
-        try:
-            locks = services.seat_lock_acquire(
-                event=event, seat_ids=data["seat_ids"], user=request.user
-            )
-        except TicketsError as exc:
-            return error_response(exc)
+        data = validated(SeatIdsInput, request.data)
+        locks = services.seat_lock_acquire(
+            event=event, seat_ids=data["seat_ids"], user=request.user
+        )
         return Response(
             {
                 "locks": SeatLockOut(locks, many=True).data,
@@ -150,7 +134,7 @@ class SeatUnlockView(TicketsAPIView):
     @extend_schema(request=SeatIdsInput, responses=UnlockOut)
     def post(self, request: Request, event_id) -> Response:
         event = _event(event_id)
-        data = _validated(SeatIdsInput, request.data)
+        data = validated(SeatIdsInput, request.data)
         released = services.seat_lock_release(
             event=event, seat_ids=data["seat_ids"], user=request.user
         )
@@ -167,29 +151,23 @@ class MyLocksView(TicketsAPIView):
 # --- bookings ------------------------------------------------------------------------------
 
 
-class BookingListCreateView(TicketsAPIView):
-    pagination_class = Pagination  # also tells the OpenAPI schema the list is paged
-
+class BookingListCreateView(TicketsListView):
     @extend_schema(responses=BookingOut(many=True))
     def get(self, request: Request) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            selectors.bookings_visible_to(user=request.user), request, view=self
-        )
-        return paginator.get_paginated_response(
-            BookingOut(page, many=True, context={"staff": request.user.is_staff}).data
+        return self.paged(
+            request,
+            selectors.bookings_visible_to(user=request.user),
+            BookingOut,
+            context={"staff": request.user.is_staff},
         )
 
     @extend_schema(request=BookingCreateInput, responses={201: BookingOut, 404: NOT_FOUND})
     def post(self, request: Request) -> Response:
-        data = _validated(BookingCreateInput, request.data)
+        data = validated(BookingCreateInput, request.data)
         event = _event(data["event_id"])
-        try:
-            booking = services.booking_create(
-                event=event, user=request.user, seat_ids=data.get("seat_ids")
-            )
-        except TicketsError as exc:
-            return error_response(exc)
+        booking = services.booking_create(
+            event=event, user=request.user, seat_ids=data.get("seat_ids")
+        )
         return Response(_booking_out(request, booking), status=status.HTTP_201_CREATED)
 
 
@@ -223,10 +201,7 @@ class BookingTicketsPdfView(TicketsAPIView):
     )
     def get(self, request: Request, booking_id) -> HttpResponse | Response:
         booking = _booking_for(request, booking_id)
-        try:
-            document = services.ticket_pdf_ensure(booking=booking)
-        except TicketsError as exc:
-            return error_response(exc)
+        document = services.ticket_pdf_ensure(booking=booking)
         response = HttpResponse(bytes(document.content), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="tickets-{booking.id}.pdf"'
         return response
@@ -241,13 +216,10 @@ class VerifyPaymentView(TicketsAPIView):
     @extend_schema(request=VerifyPaymentInput, responses=BookingOut)
     def post(self, request: Request, booking_id) -> Response:
         booking = get_object_or_404(Booking, id=booking_id)
-        data = _validated(VerifyPaymentInput, request.data)
-        try:
-            booking = services.booking_verify_payment(
-                booking=booking, admin=request.user, payment_reference=data["payment_reference"]
-            )
-        except TicketsError as exc:
-            return error_response(exc)
+        data = validated(VerifyPaymentInput, request.data)
+        booking = services.booking_verify_payment(
+            booking=booking, admin=request.user, payment_reference=data["payment_reference"]
+        )
         return Response(_booking_out(request, booking))
 
 
@@ -257,57 +229,39 @@ class RetryGenerationView(TicketsAPIView):
     @extend_schema(request=None, responses={202: JobQueuedOut})
     def post(self, request: Request, booking_id) -> Response:
         booking = get_object_or_404(Booking, id=booking_id)
-        try:
-            result = services.ticket_generation_retry(booking=booking, admin=request.user)
-        except TicketsError as exc:
-            return error_response(exc)
+        result = services.ticket_generation_retry(booking=booking, admin=request.user)
         return Response(
             {"booking_id": str(booking.id), "job_id": result.id, "queued": result.created},
             status=status.HTTP_202_ACCEPTED,
         )
 
 
-class GenerationQueueView(TicketsAPIView):
-    """The seed's ticket_generation_queue, every field (?status=pending|failed|done)."""
+class GenerationQueueView(TicketsListView):
+    """The ticket generation queue, every field (?status=pending|failed|done)."""
 
     permission_classes = [permissions.IsAdminUser]
-    pagination_class = Pagination  # also tells the OpenAPI schema the list is paged
 
-    @extend_schema(responses=GenerationQueueOut(many=True))
+    @extend_schema(parameters=[GenerationQueueFilter], responses=GenerationQueueOut(many=True))
     def get(self, request: Request) -> Response:
-        rows = TicketGenerationJob.objects.order_by("-created_at")
-        wanted = request.query_params.get("status")
-        if wanted:
-            if wanted not in GenerationStatus.values:
-                return Response(
-                    {"status": [f"Must be one of: {', '.join(GenerationStatus.values)}."]},
-                    status=status.HTTP_400_BAD_REQUEST,
-                )
-            rows = rows.filter(status=wanted)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(GenerationQueueOut(page, many=True).data)
+        query = validated(GenerationQueueFilter, request.query_params)
+        rows = TicketGeneration.objects.order_by("-created_at")
+        if query.get("status"):
+            rows = rows.filter(status=query["status"])
+        return self.paged(request, rows, GenerationQueueOut)
 
 
-class ReservationExpiryQueueView(TicketsAPIView):
-    """The seed's reservation_expiry_queue, every field (?processed=true|false)."""
+class ReservationExpiryQueueView(TicketsListView):
+    """The reservation expiry queue, every field (?processed=true|false)."""
 
     permission_classes = [permissions.IsAdminUser]
-    pagination_class = Pagination  # also tells the OpenAPI schema the list is paged
 
-    @extend_schema(responses=ReservationExpiryOut(many=True))
+    @extend_schema(parameters=[ReservationExpiryFilter], responses=ReservationExpiryOut(many=True))
     def get(self, request: Request) -> Response:
+        query = validated(ReservationExpiryFilter, request.query_params)
         rows = ReservationExpiry.objects.order_by("-created_at")
-        processed = request.query_params.get("processed")
-        if processed is not None:
-            if processed not in ("true", "false"):
-                return Response(
-                    {"processed": ["Must be true or false."]}, status=status.HTTP_400_BAD_REQUEST
-                )
-            rows = rows.filter(processed=processed == "true")
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(ReservationExpiryOut(page, many=True).data)
+        if "processed" in query:
+            rows = rows.filter(processed=query["processed"] == "true")
+        return self.paged(request, rows, ReservationExpiryOut)
 
 
 class JobRunView(TicketsAPIView):
@@ -318,10 +272,7 @@ class JobRunView(TicketsAPIView):
 
     @extend_schema(request=None, responses={202: JobQueuedOut})
     def post(self, request: Request, name: str) -> Response:
-        try:
-            result = services.tickets_job_trigger(name=name)
-        except TicketsError as exc:
-            return error_response(exc)
+        result = services.tickets_job_trigger(name=name)
         return Response(
             {"name": name, "job_id": result.id, "queued": result.created},
             status=status.HTTP_202_ACCEPTED,
@@ -343,7 +294,7 @@ class CheckInView(TicketsAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _validated(CheckInInput, request.data)
+        data = validated(CheckInInput, request.data)
         outcome, ticket = services.ticket_check_in(code=data["code"], by=request.user)
         if outcome == services.CheckIn.FORGED:
             return Response(

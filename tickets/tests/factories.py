@@ -16,7 +16,7 @@ from tickets.models import (
     Seat,
     SeatLock,
     SeatStatus,
-    TicketGenerationJob,
+    TicketGeneration,
 )
 
 PASSWORD = "correct horse battery staple"
@@ -104,9 +104,9 @@ class ReservationExpiryFactory(DjangoModelFactory):
     created_at = factory.LazyFunction(timezone.now)
 
 
-class TicketGenerationJobFactory(DjangoModelFactory):
+class TicketGenerationFactory(DjangoModelFactory):
     class Meta:
-        model = TicketGenerationJob
+        model = TicketGeneration
 
     booking = factory.SubFactory(BookingFactory, status=BookingStatus.PAID)
     attempts = 1

@@ -3,13 +3,12 @@
 import pytest
 from django.urls import reverse
 
-from jobs.models import Job
 from tickets import pdf, services
 from tickets.models import (
     Booking,
     BookingStatus,
     GenerationStatus,
-    TicketGenerationJob,
+    TicketGeneration,
 )
 from tickets.tests.factories import (
     BookingSeatFactory,
@@ -18,6 +17,7 @@ from tickets.tests.factories import (
     StaffFactory,
     paid_booking,
 )
+from tickets.tests.ledger import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ MODELS = [
     "ticket",
     "ticketpdf",
     "reservationexpiry",
-    "ticketgenerationjob",
+    "ticketgeneration",
 ]
 
 
@@ -45,7 +45,7 @@ def test_every_model_has_a_changelist_and_change_page(admin_client):
     services.ticket_generation_run(booking_id=booking.id)
     SeatLockFactory()
     ReservationExpiryFactory()
-    TicketGenerationJob.objects.create(
+    TicketGeneration.objects.create(
         booking=paid_booking(), next_attempt_at=booking.created_at, created_at=booking.created_at
     )
 
@@ -59,11 +59,11 @@ def test_every_model_has_a_changelist_and_change_page(admin_client):
         ), model
 
 
-def test_the_generation_queue_shows_every_seed_field(admin_client):
-    TicketGenerationJob.objects.create(
+def test_the_generation_queue_page_shows_every_queue_field(admin_client):
+    TicketGeneration.objects.create(
         booking=paid_booking(), next_attempt_at="2030-01-01T00:00Z", created_at="2030-01-01T00:00Z"
     )
-    page = admin_client.get(reverse("admin:tickets_ticketgenerationjob_changelist"))
+    page = admin_client.get(reverse("admin:tickets_ticketgeneration_changelist"))
     html = page.content.decode()
     for column in ["Booking", "Admin", "Attempts", "Max attempts", "Next attempt at"]:
         assert column in html
@@ -81,7 +81,7 @@ def test_the_generation_queue_shows_every_seed_field(admin_client):
             "tickets.process_expired_reservations",
         ),
         (
-            "ticketgenerationjob",
+            "ticketgeneration",
             "process-ticket-generation-queue",
             "tickets.process_ticket_generation_queue",
         ),
@@ -110,11 +110,11 @@ def test_retry_now_action_on_a_failed_generation_row(admin_client, monkeypatch):
     monkeypatch.setattr(pdf, "render_tickets_pdf", lambda d: 1 / 0)
     for _ in range(5):
         services.ticket_generation_run(booking_id=booking.id)
-    entry = TicketGenerationJob.objects.get(booking=booking)
+    entry = TicketGeneration.objects.get(booking=booking)
     assert entry.status == GenerationStatus.FAILED
 
     admin_client.post(
-        reverse("admin:tickets_ticketgenerationjob_changelist"),
+        reverse("admin:tickets_ticketgeneration_changelist"),
         {"action": "retry_now", "_selected_action": [entry.pk]},
     )
 

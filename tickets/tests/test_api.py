@@ -6,11 +6,11 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from jobs.models import Job
-from tickets import services
+from tickets import pdf, services
 from tickets.models import BookingStatus, SeatStatus
 from tickets.tests.conftest import jwt_client
-from tickets.tests.factories import PASSWORD, SeatFactory, paid_booking
+from tickets.tests.factories import PASSWORD, BookingFactory, SeatFactory, paid_booking
+from tickets.tests.ledger import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -235,15 +235,11 @@ def test_retry_generation_and_run_jobs_by_hand(staff_api):
 
 
 def test_retry_generation_of_an_unpaid_booking_is_409(staff_api):
-    from tickets.tests.factories import BookingFactory
-
     response = staff_api.post(url("booking-retry-generation", BookingFactory().id))
     assert response.status_code == 409 and response.json()["code"] == "booking_state"
 
 
 def test_queue_tables_are_visible_to_staff(clock, staff_api, monkeypatch):
-    from tickets import pdf
-
     booking = paid_booking()
     monkeypatch.setattr(pdf, "render_tickets_pdf", lambda d: 1 / 0)
     services.ticket_generation_run(booking_id=booking.id)

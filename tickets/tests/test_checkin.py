@@ -1,5 +1,7 @@
 """Check-in: a scanned code is valid once, then already used; anything else is forged."""
 
+import uuid
+
 import pytest
 from django.urls import reverse
 
@@ -59,8 +61,6 @@ def test_an_empty_code_is_a_400_naming_the_field(staff_api):
 
 
 def test_a_code_signed_for_a_ticket_that_does_not_exist_is_forged(staff_api, ticket):
-    import uuid
-
     code = ticket_code_make(ticket_id=uuid.uuid4())
 
     response = staff_api.post(CHECK_IN, {"code": code}, format="json")

@@ -13,21 +13,36 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.asgi import application
-from jobs.models import Job, JobStatus
 from tests.support.waiting import wait_for
 from tests.support.websocket import ORIGIN, WebsocketCommunicator
+from tickets import services
 from tickets.models import (
     Booking,
+    BookingSeat,
     BookingStatus,
+    GenerationStatus,
     ReservationExpiry,
     Seat,
     SeatLock,
     SeatStatus,
     Ticket,
+    TicketGeneration,
 )
-from tickets.tasks import process_expired_reservations, release_expired_locks
+from tickets.tasks import (
+    generate_tickets,
+    process_expired_reservations,
+    process_ticket_generation_queue,
+    release_expired_locks,
+)
 from tickets.tests.conftest import access_token, jwt_client
-from tickets.tests.factories import EventFactory, SeatFactory, StaffFactory, UserFactory
+from tickets.tests.factories import (
+    EventFactory,
+    SeatFactory,
+    StaffFactory,
+    UserFactory,
+    paid_booking,
+)
+from tickets.tests.ledger import Job
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 QUEUES = ["tickets.expiry", "tickets.generation", "tickets.email"]
@@ -71,9 +86,9 @@ def test_lock_book_verify_then_tickets_pdf_with_qr_codes_is_emailed(tickets_work
         ("A3", SeatStatus.AVAILABLE),
     }
     jobs = {j.task: j for j in Job.objects.filter(task__startswith="tickets.")}
-    assert jobs["tickets.generate_tickets"].status == JobStatus.COMPLETED
+    assert jobs["tickets.generate_tickets"].status == "completed"
     assert jobs["tickets.generate_tickets"].result["status"] == "done"
-    assert jobs["tickets.email_tickets"].status == JobStatus.COMPLETED
+    assert jobs["tickets.email_tickets"].status == "completed"
 
     (message,) = worker_mailbox.messages()
     assert message["To"] == "fan@example.com"
@@ -136,8 +151,6 @@ def test_expired_lock_is_released_by_the_worker_and_the_user_told_over_websocket
 def test_expired_reservation_is_released_by_the_worker_and_the_user_told_over_websocket(
     tickets_worker,
 ):
-    from tickets import services
-
     event = EventFactory()
     seats = [SeatFactory(event=event, label=f"R{n}") for n in (1, 2)]
     fan = UserFactory()
@@ -160,10 +173,6 @@ def test_expired_reservation_is_released_by_the_worker_and_the_user_told_over_we
 
 
 def test_failed_generation_lands_in_the_queue_and_the_sweep_retries_it(tickets_worker):
-    from tickets.models import BookingSeat, GenerationStatus, TicketGenerationJob
-    from tickets.tasks import generate_tickets, process_ticket_generation_queue
-    from tickets.tests.factories import paid_booking
-
     # A paid booking whose seats went missing: the attempt at once cannot succeed.
     booking = paid_booking(seats=1)
     BookingSeat.objects.filter(booking=booking).update(active=False)
@@ -171,16 +180,16 @@ def test_failed_generation_lands_in_the_queue_and_the_sweep_retries_it(tickets_w
     first = generate_tickets.delay(str(booking.id)).get(timeout=30)
 
     assert first["status"] == GenerationStatus.PENDING and first["attempts"] == 1
-    entry = TicketGenerationJob.objects.get(booking=booking)
+    entry = TicketGeneration.objects.get(booking=booking)
     assert "holds no seats" in entry.last_error and entry.next_attempt_at > timezone.now()
 
     # Someone fixes the data; the row comes due; the 3-minute job picks it up.
     BookingSeat.objects.filter(booking=booking).update(active=True)
-    TicketGenerationJob.objects.filter(id=entry.id).update(next_attempt_at=timezone.now())
+    TicketGeneration.objects.filter(id=entry.id).update(next_attempt_at=timezone.now())
     swept = process_ticket_generation_queue.delay().get(timeout=30)
 
     assert swept == {"due": 1, "enqueued": 1, "already_queued": 0}
-    wait_for(lambda: TicketGenerationJob.objects.get(id=entry.id).status == GenerationStatus.DONE)
+    wait_for(lambda: TicketGeneration.objects.get(id=entry.id).status == GenerationStatus.DONE)
     entry.refresh_from_db()
     assert entry.attempts == 2 and entry.processed_at is not None
     assert Ticket.objects.filter(booking=booking).count() == 1

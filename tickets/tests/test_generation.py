@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, transaction
 
-from jobs.models import Job
 from tickets import pdf, services
-from tickets.models import GenerationStatus, Ticket, TicketGenerationJob, TicketPdf
+from tickets.models import GenerationStatus, Ticket, TicketGeneration, TicketPdf
 from tickets.tests.conftest import T0
-from tickets.tests.factories import paid_booking
+from tickets.tests.factories import BookingFactory, paid_booking
+from tickets.tests.ledger import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_generation_creates_one_ticket_per_seat_a_pdf_and_an_email_job(clock):
     document = TicketPdf.objects.get(booking=booking)
     assert bytes(document.content).startswith(b"%PDF") and document.ticket_count == 3
     assert Job.objects.get(job_key=services.email_job_key(booking.id)).queue == "tickets.email"
-    assert not TicketGenerationJob.objects.exists()
+    assert not TicketGeneration.objects.exists()
 
 
 def test_generation_run_twice_never_makes_a_second_ticket_for_a_seat(clock):
@@ -61,12 +61,12 @@ def test_the_database_refuses_a_second_ticket_for_a_seat(clock):
         )
 
 
-def test_a_failed_attempt_creates_the_queue_row_with_the_seed_fields(clock, staff, broken_renderer):
+def test_a_failed_attempt_creates_the_queue_row_with_every_field(clock, staff, broken_renderer):
     booking = paid_booking(seats=1, verified_by=staff)
 
     outcome = services.ticket_generation_run(booking_id=booking.id)
 
-    entry = TicketGenerationJob.objects.get(booking=booking)
+    entry = TicketGeneration.objects.get(booking=booking)
     assert outcome["status"] == GenerationStatus.PENDING
     assert entry.admin == staff
     assert (entry.attempts, entry.max_attempts) == (1, 5)
@@ -81,7 +81,7 @@ def test_failed_attempts_back_off_with_increasing_delays(clock, broken_renderer)
     delays = []
     for _ in range(4):
         services.ticket_generation_run(booking_id=booking.id)
-        entry = TicketGenerationJob.objects.get(booking=booking)
+        entry = TicketGeneration.objects.get(booking=booking)
         delays.append(entry.next_attempt_at - entry.last_attempt_at)
         clock.shift(delays[-1])
 
@@ -95,7 +95,7 @@ def test_after_max_attempts_the_row_is_failed_kept_and_admins_are_mailed(
     for _ in range(5):
         services.ticket_generation_run(booking_id=booking.id)
 
-    entry = TicketGenerationJob.objects.get(booking=booking)
+    entry = TicketGeneration.objects.get(booking=booking)
     assert entry.status == GenerationStatus.FAILED and entry.attempts == 5
     assert [m.subject for m in mailoutbox] == [
         f"[Django] Ticket generation failed for booking {booking.id}"
@@ -105,7 +105,7 @@ def test_after_max_attempts_the_row_is_failed_kept_and_admins_are_mailed(
     # The sweep leaves failed rows alone; they stay for debugging.
     clock.shift(timedelta(days=1))
     assert services.ticket_generation_queue_process()["due"] == 0
-    assert TicketGenerationJob.objects.filter(status=GenerationStatus.FAILED).count() == 1
+    assert TicketGeneration.objects.filter(status=GenerationStatus.FAILED).count() == 1
 
 
 def test_the_queue_sweep_hands_due_rows_to_generation_jobs_once(clock, broken_renderer):
@@ -134,7 +134,7 @@ def test_a_successful_retry_marks_the_row_done(clock, monkeypatch):
 
     assert services.ticket_generation_run(booking_id=booking.id)["status"] == "done"
 
-    entry = TicketGenerationJob.objects.get(booking=booking)
+    entry = TicketGeneration.objects.get(booking=booking)
     assert entry.status == GenerationStatus.DONE and entry.attempts == 2
     assert entry.processed_at is not None
     assert Ticket.objects.filter(booking=booking).count() == 2
@@ -149,14 +149,12 @@ def test_admin_retry_gives_a_failed_row_fresh_attempts_and_a_job(
 
     result = services.ticket_generation_retry(booking=booking, admin=staff)
 
-    entry = TicketGenerationJob.objects.get(booking=booking)
+    entry = TicketGeneration.objects.get(booking=booking)
     assert entry.status == GenerationStatus.PENDING and entry.attempts == 0
     assert Job.objects.get(id=result.id).job_key == services.generation_job_key(booking.id)
 
 
 def test_generation_for_an_unpaid_or_missing_booking_does_nothing():
-    from tickets.tests.factories import BookingFactory
-
     assert services.ticket_generation_run(booking_id=BookingFactory().id)["status"] == "skipped"
     assert (
         services.ticket_generation_run(booking_id="00000000-0000-0000-0000-000000000000")["status"]

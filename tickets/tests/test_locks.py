@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tickets import services
-from tickets.errors import SeatLimitExceeded, SeatNotFound, SeatUnavailable
+from tickets.errors import SeatLimitExceeded, SeatNotFound, SeatNotLocked, SeatUnavailable
 from tickets.models import Seat, SeatLock, SeatLockStatus, SeatStatus
 from tickets.tests.factories import SeatFactory, SeatLockFactory, UserFactory
 
@@ -52,7 +52,7 @@ def test_a_user_cannot_hold_more_seats_than_the_limit(settings, event, seats, us
     with pytest.raises(SeatLimitExceeded) as raised:
         services.seat_lock_acquire(event=event, seat_ids=[s.id for s in seats[2:4]], user=user)
 
-    assert raised.value.details == {"limit": 3, "held": 2}
+    assert raised.value.extra == {"limit": 3, "held": 2}
     services.seat_lock_acquire(event=event, seat_ids=[seats[2].id], user=user)
     assert SeatLock.objects.filter(user=user, status=SeatLockStatus.ACTIVE).count() == 3
 
@@ -72,7 +72,7 @@ def test_seats_of_another_event_are_not_found(event, seats, user):
     with pytest.raises(SeatNotFound) as raised:
         services.seat_lock_acquire(event=event, seat_ids=[seats[0].id, elsewhere.id], user=user)
 
-    assert raised.value.details["seat_ids"] == [str(elsewhere.id)]
+    assert raised.value.extra["seat_ids"] == [str(elsewhere.id)]
     assert statuses(seats[:1]) == [SeatStatus.AVAILABLE]
 
 
@@ -123,8 +123,6 @@ def test_the_lock_sweep_works_in_bounded_batches(clock, event):
 
 
 def test_an_expired_lock_cannot_be_turned_into_a_booking(clock, event, seats, user):
-    from tickets.errors import SeatNotLocked
-
     services.seat_lock_acquire(event=event, seat_ids=[seats[0].id], user=user)
     clock.shift(timedelta(minutes=11))
 

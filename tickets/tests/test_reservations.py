@@ -4,8 +4,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 
-from jobs.models import Job
 from tickets import services
 from tickets.errors import ReservationExpired, SeatNotLocked
 from tickets.models import (
@@ -17,6 +17,8 @@ from tickets.models import (
     SeatLockStatus,
     SeatStatus,
 )
+from tickets.tests.factories import BookingFactory
+from tickets.tests.ledger import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +55,7 @@ def test_booking_seats_you_did_not_lock_is_refused(event, seats, user, other_use
     with pytest.raises(SeatNotLocked) as raised:
         services.booking_create(event=event, user=user, seat_ids=[seats[0].id])
 
-    assert raised.value.details["seat_ids"] == [str(seats[0].id)]
+    assert raised.value.extra["seat_ids"] == [str(seats[0].id)]
     with pytest.raises(SeatNotLocked):
         services.booking_create(event=event, user=user)
 
@@ -127,10 +129,6 @@ def test_an_expired_reservation_cannot_be_paid(clock, reservation, staff):
 
 
 def test_a_seat_is_never_held_by_two_active_bookings(reservation, seats):
-    from django.db import IntegrityError, transaction
-
-    from tickets.tests.factories import BookingFactory
-
     other = BookingFactory(event=reservation.event)
     with pytest.raises(IntegrityError), transaction.atomic():
         BookingSeat.objects.create(booking=other, seat=seats[0], active=True)

@@ -1,7 +1,10 @@
 """/ws/tickets/: authenticated users only, each on a group of their own."""
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import channel_layers
 
 from config.asgi import application
 from tests.support.websocket import ORIGIN, WebsocketCommunicator
@@ -60,8 +63,6 @@ def test_a_dead_channel_layer_does_not_fail_the_caller(settings):
             "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
         }
     }
-    from channels.layers import channel_layers
-
     channel_layers.backends.clear()
     try:
         assert users_notify(messages=[(1, {"type": "x"})]) == 0
@@ -76,8 +77,6 @@ def test_an_idle_socket_still_receives_its_notification(user):
     (redis-py 8 reads with a 5 s socket timeout by default, the same 5 s channels_redis
     blocks for in BZPOPMIN; without a longer timeout the consumer died after 5 idle s.)
     """
-    import asyncio
-
     token = access_token(user)
 
     async def scenario():

@@ -1,4 +1,4 @@
-"""Consistency checks and repairs behind ``manage.py fix_queue`` (the seed's fix-queue).
+"""Consistency checks and repairs behind ``manage.py repair_tickets``.
 
 Each check finds the ids of the rows that are wrong, then repairs them in batches; every
 repair re-checks its rows under a row lock, so a repair racing a live request changes only
@@ -9,14 +9,19 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
-from jobs.models import LIVE_STATUSES, Job, JobStatus
-from jobs.services import job_cancel
-from tickets import services
+from jobs import (
+    job_cancel,
+    jobs_republish,
+    live_job_keys,
+    pending_job_args,
+    unstarted_jobs_published_before,
+)
 from tickets.conf import tickets_settings
 from tickets.models import (
     Booking,
@@ -29,14 +34,21 @@ from tickets.models import (
     SeatLockStatus,
     SeatStatus,
     Ticket,
-    TicketGenerationJob,
+    TicketGeneration,
 )
+from tickets.services.emails import email_job_key, tickets_email_enqueue
+from tickets.services.generation import (
+    generation_job_key,
+    ticket_generation_enqueue,
+    ticket_generation_queue_process,
+)
+from tickets.services.locks import seat_locks_release_expired
+from tickets.services.reservations import reservations_release_expired
+from tickets.tasks import email_tickets, generate_tickets
 
 BATCH = 500
-BOOKING_TASKS = {
-    "tickets.generate_tickets": services.generation_job_key,
-    "tickets.email_tickets": services.email_job_key,
-}
+# The jobs that take a booking id as their one argument.
+BOOKING_TASKS = [generate_tickets.name, email_tickets.name]
 
 
 @dataclass
@@ -64,12 +76,19 @@ def _batches(ids: Sequence, size: int = BATCH) -> Iterator[Sequence]:
         yield ids[start : start + size]
 
 
-def _live_keys(keys: Sequence[str]) -> set[str]:
-    return set(
-        Job.objects.filter(job_key__in=list(keys), status__in=LIVE_STATUSES).values_list(
-            "job_key", flat=True
-        )
-    )
+def _without_live_job(booking_ids: list, job_key: Callable[[uuid.UUID], str]) -> list:
+    """The bookings among ``booking_ids`` that have no live job under ``job_key``."""
+    live = live_job_keys(keys=[job_key(b) for b in booking_ids])
+    return [b for b in booking_ids if job_key(b) not in live]
+
+
+def _enqueue_each(ids: Sequence, enqueue: Callable[..., Any]) -> int:
+    """One job per booking id (a live one is kept, not doubled); how many were new."""
+    queued = 0
+    with transaction.atomic():
+        for booking_id in ids:
+            queued += int(enqueue(booking_id=booking_id).created)
+    return queued
 
 
 # --- seats ---------------------------------------------------------------------------------
@@ -129,9 +148,7 @@ def find_expired_locks(now: datetime) -> list:
 
 def repair_expired_locks(ids: Sequence, now: datetime) -> int:
     # The every-minute sweep, run now: same SQL, same notifications.
-    return services.seat_locks_release_expired(now=now, batch_size=len(ids), max_batches=1)[
-        "released"
-    ]
+    return seat_locks_release_expired(now=now, batch_size=len(ids), max_batches=1)["released"]
 
 
 def find_seats_of_lapsed_bookings(now: datetime) -> list:
@@ -161,9 +178,7 @@ def find_overdue_expiries(now: datetime) -> list:
 
 
 def repair_overdue_expiries(ids: Sequence, now: datetime) -> int:
-    return services.reservations_release_expired(now=now, batch_size=len(ids), max_batches=1)[
-        "processed"
-    ]
+    return reservations_release_expired(now=now, batch_size=len(ids), max_batches=1)["processed"]
 
 
 def find_lapsed_without_expiry(now: datetime) -> list:
@@ -216,7 +231,7 @@ def find_paid_without_tickets(now: datetime) -> list:
         _paid_without_all_tickets()
         .exclude(
             Exists(
-                TicketGenerationJob.objects.filter(
+                TicketGeneration.objects.filter(
                     booking=OuterRef("pk"),
                     status__in=[GenerationStatus.PENDING, GenerationStatus.FAILED],
                 )
@@ -224,21 +239,11 @@ def find_paid_without_tickets(now: datetime) -> list:
         )
         .values_list("id", flat=True)
     )
-    live = _live_keys([services.generation_job_key(b) for b in candidates])
-    return [b for b in candidates if services.generation_job_key(b) not in live]
+    return _without_live_job(candidates, generation_job_key)
 
 
 def repair_paid_without_tickets(ids: Sequence, now: datetime) -> int:
-    from tickets.tasks import generate_tickets
-
-    queued = 0
-    with transaction.atomic():
-        for booking_id in ids:
-            result = generate_tickets.apply_async(
-                (str(booking_id),), job_key=services.generation_job_key(booking_id)
-            )
-            queued += int(result.created)
-    return queued
+    return _enqueue_each(ids, ticket_generation_enqueue)
 
 
 def find_overdue_generation_rows(now: datetime) -> list:
@@ -246,19 +251,19 @@ def find_overdue_generation_rows(now: datetime) -> list:
     3-minute schedule was off, or its job was lost)."""
     cutoff = now - timedelta(seconds=tickets_settings().stuck_after_seconds)
     rows = list(
-        TicketGenerationJob.objects.filter(
+        TicketGeneration.objects.filter(
             status=GenerationStatus.PENDING, next_attempt_at__lte=cutoff
         ).values_list("id", "booking_id")
     )
-    live = _live_keys([services.generation_job_key(b) for _, b in rows])
-    return [row_id for row_id, b in rows if services.generation_job_key(b) not in live]
+    without_job = set(_without_live_job([b for _, b in rows], generation_job_key))
+    return [row_id for row_id, b in rows if b in without_job]
 
 
 def repair_overdue_generation_rows(ids: Sequence, now: datetime) -> int:
-    TicketGenerationJob.objects.filter(id__in=list(ids), status=GenerationStatus.PENDING).update(
+    TicketGeneration.objects.filter(id__in=list(ids), status=GenerationStatus.PENDING).update(
         next_attempt_at=now
     )
-    return services.ticket_generation_queue_process(now=now, batch_size=len(ids))["enqueued"]
+    return ticket_generation_queue_process(now=now, batch_size=len(ids))["enqueued"]
 
 
 def find_tickets_never_emailed(now: datetime) -> list:
@@ -271,21 +276,11 @@ def find_tickets_never_emailed(now: datetime) -> list:
         .filter(Exists(Ticket.objects.filter(booking=OuterRef("pk"))))
         .values_list("id", flat=True)
     )
-    live = _live_keys([services.email_job_key(b) for b in candidates])
-    return [b for b in candidates if services.email_job_key(b) not in live]
+    return _without_live_job(candidates, email_job_key)
 
 
 def repair_tickets_never_emailed(ids: Sequence, now: datetime) -> int:
-    from tickets.tasks import email_tickets
-
-    queued = 0
-    with transaction.atomic():
-        for booking_id in ids:
-            result = email_tickets.apply_async(
-                (str(booking_id),), job_key=services.email_job_key(booking_id)
-            )
-            queued += int(result.created)
-    return queued
+    return _enqueue_each(ids, tickets_email_enqueue)
 
 
 # --- ledger jobs ---------------------------------------------------------------------------
@@ -299,12 +294,7 @@ def _booking_arg(job_args) -> uuid.UUID | None:
 
 
 def find_jobs_for_missing_bookings(now: datetime) -> list:
-    jobs = list(
-        Job.objects.filter(
-            task__in=list(BOOKING_TASKS),
-            status__in=[JobStatus.DELAYED, JobStatus.WAITING],
-        ).values_list("id", "args")
-    )
+    jobs = pending_job_args(tasks=BOOKING_TASKS)
     booking_ids = {b for _, args in jobs if (b := _booking_arg(args)) is not None}
     existing = set(Booking.objects.filter(id__in=booking_ids).values_list("id", flat=True))
     return [job_id for job_id, args in jobs if _booking_arg(args) not in existing]
@@ -316,23 +306,14 @@ def repair_jobs_for_missing_bookings(ids: Sequence, now: datetime) -> int:
 
 def find_stuck_ledger_jobs(now: datetime) -> list:
     """Tickets jobs waiting (published) far longer than any queue should take: their
-    message is gone. The dispatcher republishes a job flagged needs_publish; the ledger's
-    start guard keeps a duplicate message from running it twice."""
+    message is gone. The platform publishes them again; its start guard keeps a duplicate
+    message from running a job twice."""
     cutoff = now - timedelta(seconds=tickets_settings().stuck_after_seconds)
-    return list(
-        Job.objects.filter(
-            task__startswith="tickets.",
-            status=JobStatus.WAITING,
-            needs_publish=False,
-            published_at__lte=cutoff,
-        ).values_list("id", flat=True)
-    )
+    return unstarted_jobs_published_before(task_prefix="tickets.", cutoff=cutoff)
 
 
 def repair_stuck_ledger_jobs(ids: Sequence, now: datetime) -> int:
-    return Job.objects.filter(
-        id__in=list(ids), status=JobStatus.WAITING, needs_publish=False
-    ).update(needs_publish=True)
+    return jobs_republish(job_ids=list(ids))
 
 
 CHECKS: list[Check] = [
@@ -405,7 +386,7 @@ CHECKS: list[Check] = [
 ]
 
 
-def queues_fix(
+def tickets_repair(
     *,
     dry_run: bool,
     now: datetime | None = None,

@@ -1,4 +1,4 @@
-"""manage.py fix_queue: --dry-run reports and changes nothing; without it, repairs."""
+"""manage.py repair_tickets: --dry-run reports and changes nothing; without it, repairs."""
 
 import io
 import uuid
@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from jobs.models import Job, JobStatus
+from jobs import job_cancel
 from tickets import services
 from tickets.models import (
     Booking,
@@ -19,22 +19,23 @@ from tickets.models import (
     SeatLock,
     SeatStatus,
 )
-from tickets.tasks import generate_tickets
+from tickets.tasks import generate_tickets, release_expired_locks
 from tickets.tests.factories import (
     BookingFactory,
     BookingSeatFactory,
     SeatFactory,
     SeatLockFactory,
-    TicketGenerationJobFactory,
+    TicketGenerationFactory,
     paid_booking,
 )
+from tickets.tests.ledger import Job
 
 pytestmark = pytest.mark.django_db
 
 
-def fix_queue(*args) -> str:
+def repair_tickets(*args) -> str:
     out = io.StringIO()
-    call_command("fix_queue", *args, stdout=out)
+    call_command("repair_tickets", *args, stdout=out)
     return out.getvalue()
 
 
@@ -45,7 +46,7 @@ def found(report: str, description: str) -> int:
 
 @pytest.fixture
 def broken_world(clock):
-    """One of each inconsistency fix_queue knows about."""
+    """One of each inconsistency repair_tickets knows about."""
     world = {}
     world["orphan_locked"] = SeatFactory(status=SeatStatus.LOCKED)  # no lock row at all
     expired = SeatLockFactory(expires_at=timezone.now() - timedelta(minutes=1))
@@ -62,9 +63,7 @@ def broken_world(clock):
     world["ghost_job"] = generate_tickets.apply_async(
         (str(uuid.uuid4()),), job_key="tickets.generate:ghost"
     ).id
-    stuck = TicketGenerationJobFactory(
-        next_attempt_at=timezone.now() - timedelta(hours=2), attempts=2
-    )
+    stuck = TicketGenerationFactory(next_attempt_at=timezone.now() - timedelta(hours=2), attempts=2)
     BookingSeatFactory(booking=stuck.booking, seat__status=SeatStatus.BOOKED)
     world["stuck_row"] = stuck
     # Everything above was flagged: the clock moves on so "overdue" means overdue.
@@ -76,7 +75,7 @@ def test_dry_run_reports_every_problem_and_changes_nothing(broken_world):
     jobs_before = Job.objects.count()
     seats_before = dict(Seat.objects.values_list("id", "status"))
 
-    report = fix_queue("--dry-run")
+    report = repair_tickets("--dry-run")
 
     assert "DRY RUN" in report
     assert found(report, "seats locked with no live lock") == 1
@@ -88,12 +87,12 @@ def test_dry_run_reports_every_problem_and_changes_nothing(broken_world):
     assert found(report, "pending generation rows long overdue with no job") == 1
     assert dict(Seat.objects.values_list("id", "status")) == seats_before
     assert Job.objects.count() == jobs_before
-    assert Job.objects.get(id=broken_world["ghost_job"]).status == JobStatus.WAITING
+    assert Job.objects.get(id=broken_world["ghost_job"]).status == "waiting"
     assert not ReservationExpiry.objects.exists()
 
 
 def test_repair_fixes_every_problem_and_a_second_run_finds_nothing(broken_world):
-    report = fix_queue()
+    report = repair_tickets()
 
     assert "repaired" in report
     status = {s.id: s.status for s in Seat.objects.all()}
@@ -103,18 +102,18 @@ def test_repair_fixes_every_problem_and_a_second_run_finds_nothing(broken_world)
     assert not SeatLock.objects.filter(status="active").exists()
     unticketed = broken_world["unticketed"]
     assert Job.objects.filter(job_key=services.generation_job_key(unticketed.id)).exists()
-    assert Job.objects.get(id=broken_world["ghost_job"]).status == JobStatus.CANCELLED
+    assert Job.objects.get(id=broken_world["ghost_job"]).status == "cancelled"
     assert ReservationExpiry.objects.filter(reservation=broken_world["lapsed"]).exists()
     stuck = broken_world["stuck_row"]
     assert Job.objects.filter(job_key=services.generation_job_key(stuck.booking_id)).exists()
     stuck.refresh_from_db()
     assert stuck.status == GenerationStatus.PENDING
 
-    assert "No inconsistencies found." in fix_queue("--dry-run")
+    assert "No inconsistencies found." in repair_tickets("--dry-run")
 
 
 def test_the_repaired_lapsed_booking_is_then_expired_by_the_sweep(broken_world):
-    fix_queue()
+    repair_tickets()
 
     services.reservations_release_expired()
 
@@ -122,9 +121,9 @@ def test_the_repaired_lapsed_booking_is_then_expired_by_the_sweep(broken_world):
 
 
 def test_a_paid_booking_with_a_failed_generation_row_is_left_for_the_admin(clock):
-    TicketGenerationJobFactory(status=GenerationStatus.FAILED, attempts=5)
+    TicketGenerationFactory(status=GenerationStatus.FAILED, attempts=5)
 
-    assert "No inconsistencies found." in fix_queue("--dry-run")
+    assert "No inconsistencies found." in repair_tickets("--dry-run")
 
 
 def test_large_runs_show_a_progress_bar(clock, capsys):
@@ -133,7 +132,7 @@ def test_large_runs_show_a_progress_bar(clock, capsys):
         for n in range(1200)
     )
 
-    report = fix_queue()
+    report = repair_tickets()
 
     assert found(report, "seats locked with no live lock") == 1200
     assert "1200/1200" in capsys.readouterr().err
@@ -141,22 +140,17 @@ def test_large_runs_show_a_progress_bar(clock, capsys):
 
 
 def test_tickets_never_emailed_and_lost_job_messages_are_requeued(clock):
-    from jobs.services import job_cancel
-    from tickets.tasks import release_expired_locks
-
     booking = paid_booking(seats=1)
     services.ticket_generation_run(booking_id=booking.id)
     job_cancel(job_key=services.email_job_key(booking.id))  # as if the email job was lost
     sweep = release_expired_locks.delay()  # published, but its message never arrives
     clock.shift(timedelta(hours=1))
 
-    dry = fix_queue("--dry-run")
+    dry = repair_tickets("--dry-run")
     assert found(dry, "tickets were never emailed") == 1
     assert found(dry, "tickets jobs stuck waiting") == 1
 
-    fix_queue()
+    repair_tickets()
 
-    assert Job.objects.filter(
-        job_key=services.email_job_key(booking.id), status=JobStatus.WAITING
-    ).exists()
+    assert Job.objects.filter(job_key=services.email_job_key(booking.id), status="waiting").exists()
     assert Job.objects.get(id=sweep.id).needs_publish is True

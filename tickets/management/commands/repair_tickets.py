@@ -1,11 +1,12 @@
-"""``manage.py fix_queue [--dry-run]``: find and repair inconsistencies (seed: fix-queue)."""
+"""``manage.py repair_tickets [--dry-run]``: find and repair seats, locks, bookings and their
+jobs that disagree with each other."""
 
 import sys
 
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from tickets.repair import CHECKS, queues_fix
+from tickets.services.repair import CHECKS, tickets_repair
 
 # Below this many rows to repair, a progress bar is noise.
 PROGRESS_THRESHOLD = 1000
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             if show and not dry_run:
                 bar = tqdm(total=total, unit="row", desc="repairing", file=sys.stderr)
 
-        findings = queues_fix(
+        findings = tickets_repair(
             dry_run=dry_run,
             on_found=on_found,
             on_progress=lambda n: bar.update(n) if bar else None,
@@ -47,7 +48,7 @@ class Command(BaseCommand):
         if bar:
             bar.close()
         width = max(len(c.description) for c in CHECKS)
-        self.stdout.write("DRY RUN: nothing changed" if dry_run else "fix_queue")
+        self.stdout.write("DRY RUN: nothing changed" if dry_run else "repair_tickets")
         for finding in findings:
             line = f"  {finding.description:<{width}}  found {finding.found:>6}"
             if not dry_run:
