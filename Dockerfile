@@ -18,11 +18,14 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project --no-cache
 
 COPY . .
-# Static files are part of the image (whitenoise serves them). The key below exists only for
-# this build step; the running containers get theirs from .env.production.
+# Static files are part of the image (whitenoise serves them). The values below exist only
+# for this build step, which opens no database; the running containers get theirs from
+# .env.production.
 RUN DJANGO_SETTINGS_MODULE=config.settings.production \
     SECRET_KEY=collectstatic-at-build-time-only-0123456789-abcdefghijklmnopqrstuvwxyz \
     ALLOWED_HOSTS=localhost \
+    DATABASE_URL=postgres://build@localhost/unused \
+    WAITLIST_PUBLIC_BASE_URL=https://build.invalid \
     python manage.py collectstatic --noinput -v0
 
 # A non-root user owns only what the processes write: media files and Flower's state.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Validates docker-compose.yml with a compose parser (no Docker engine is needed for this).
+# Validates docker-compose.yml with a compose parser (no Docker engine is needed for this),
+# and checks that Procfile and the compose workers serve exactly the declared queues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+.venv/bin/python scripts/check_queues.py
 if ! command -v docker-compose >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "==> installing docker-compose (the parser only) from Debian's packages"

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 mkdir -p var
 
-export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.base}
+export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.local}
 export WEB_PORT=${PORT:-8000}
 export FLOWER_PORT=${FLOWER_PORT:-5555}
 export FLOWER_USER=${FLOWER_USER:-admin}

@@ -1,7 +1,11 @@
 """Settings shared by every environment. Every value comes from the environment.
 
-Local runs need no environment at all: the defaults give an SQLite database in WAL mode
-under ``var/`` and Redis on localhost. ``config.settings.production`` tightens this.
+The defaults here are safe in production. What only makes sense on one kind of machine
+comes from that environment's module: ``local.py`` (``make run``, ``manage.py``: SQLite in
+WAL mode under ``var/``, DEBUG, static files from the apps, a development key),
+``test.py`` (the suite: PostgreSQL, a Redis database of its own) and ``production.py``
+(refuses to start without a real key, hosts and https address; passes ``manage.py check
+--deploy``). A malformed value stops the start with ``ImproperlyConfigured`` naming it.
 """
 
 from datetime import timedelta
@@ -10,16 +14,51 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.queues import QUEUE_NAMES as declared_queue_names
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-env = environ.Env()
+
+class StrictEnv(environ.Env):
+    """django-environ, except that a malformed value stops the start with ImproperlyConfigured
+    naming its variable: plain django-environ raises a bare ValueError for ``JOBS_X=abc``,
+    reads ``DATABASE_URL=oops`` as no database at all and ``DEBUG=ture`` as False."""
+
+    BOOLEAN_FALSE_STRINGS = ("false", "off", "n", "no", "0", "")
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        raw = self.ENVIRON.get(var)
+        if cast is bool and raw is not None:
+            word = raw.strip().lower()
+            if word not in (*self.BOOLEAN_TRUE_STRINGS, *self.BOOLEAN_FALSE_STRINGS):
+                raise ImproperlyConfigured(f"{var} must be true or false, not {raw!r}")
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (TypeError, ValueError) as exc:
+            raise ImproperlyConfigured(f"{var}={raw!r} is not a valid value: {exc}") from exc
+
+    def db_url(self, var=environ.Env.DEFAULT_DATABASE_ENV, default=environ.Env.NOTSET, engine=None):
+        try:
+            config = super().db_url(var, default=default, engine=engine)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ImproperlyConfigured(f"{var} is not a database URL: {exc}") from exc
+        if not config.get("ENGINE"):
+            raise ImproperlyConfigured(f"{var} is not a database URL (scheme://user@host/name)")
+        return config
+
+    db = db_url
+
+
+env = StrictEnv()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
 # --- core ---------------------------------------------------------------------------------
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="local-development-key-not-for-production")
+DEBUG = env.bool("DEBUG", default=False)
+# No default: Django refuses to sign anything with an empty key. local.py and test.py bring
+# development keys; production.py demands a random one.
+SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -46,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "jobs.web.url_forms.ApiPathFormsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -73,10 +113,13 @@ TEMPLATES = [
 ]
 
 # --- database -----------------------------------------------------------------------------
-# The embedded default is SQLite in WAL mode with IMMEDIATE transactions, so concurrent
-# writers (web, worker, beat) queue on the write lock instead of failing with "database is
-# locked" half-way through a transaction. PostgreSQL is the production and test database.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# No default here: a production process without DATABASE_URL must not start on a private
+# SQLite file. local.py defaults to SQLite in var/, test.py to the local PostgreSQL.
+# SQLite (the embedded, local default) runs in WAL mode with IMMEDIATE transactions, so
+# concurrent writers (web, worker, beat) queue on the write lock instead of failing with
+# "database is locked" half-way through a transaction. PostgreSQL is the production and
+# test database.
+DATABASES = {"default": env.db("DATABASE_URL")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -132,10 +175,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Local runs serve static files straight from the apps, so no collectstatic step is needed.
-WHITENOISE_USE_FINDERS = DEBUG
-if DEBUG:
-    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+# Static files are collected into STATIC_ROOT (at image build time) and served by WhiteNoise
+# under hashed names; local.py serves them straight from the apps instead.
+WHITENOISE_USE_FINDERS = False
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "media/"
 
@@ -228,31 +270,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "queue_order_strategy": "priority",
 }
 CELERY_RESULT_EXPIRES = None  # results are trimmed by the jobs retention sweep instead
-# django-celery-beat's DatabaseScheduler, extended with per-slot fire records (jobs/beat.py).
-CELERY_BEAT_SCHEDULER = "jobs.beat:LedgerScheduler"
+# django-celery-beat's DatabaseScheduler, extended with per-slot fire records.
+CELERY_BEAT_SCHEDULER = "jobs.scheduling.scheduler:LedgerScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 5
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
 # --- Flower ---------------------------------------------------------------------------------
-FLOWER_USER = env.str("FLOWER_USER", default="admin")
-FLOWER_PASSWORD = env.str("FLOWER_PASSWORD", default="admin")
+# Flower reads its credentials from these environment variables itself (Procfile,
+# docker-compose.yml); no well-known default here, local.py has admin / admin.
+FLOWER_USER = env.str("FLOWER_USER", default="")
+FLOWER_PASSWORD = env.str("FLOWER_PASSWORD", default="")
 FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555")
 
 # --- the jobs platform ----------------------------------------------------------------------
-JOBS_QUEUES = env.list(
-    "JOBS_QUEUES",
-    default=[
-        "default",
-        "jobs.maintenance",
-        "waitlist.holds",
-        "waitlist.cascade",
-        "waitlist.notifications",
-        "waitlist.cleanup",
-        "tickets.expiry",
-        "tickets.generation",
-        "tickets.email",
-    ],
-)
+# Types, defaults and meaning of every JOBS_* setting: jobs/conf.py, which alone should read
+# them. Here: the values operators set through environment variables.
+# Every app declares its queues once (config/queues.py); the environment may narrow them.
+JOBS_QUEUES = env.list("JOBS_QUEUES", default=list(declared_queue_names))
 JOBS_DISPATCH_INTERVAL = env.float("JOBS_DISPATCH_INTERVAL", default=0.2)
 JOBS_HEARTBEAT_INTERVAL = env.float("JOBS_HEARTBEAT_INTERVAL", default=5.0)
 JOBS_HEARTBEAT_TIMEOUT = env.float("JOBS_HEARTBEAT_TIMEOUT", default=20.0)
@@ -319,8 +353,9 @@ for _name in [n for n in dir() if n.startswith("TICKETS_")]:
 WAITLIST_RETENTION_DAYS = env.int("WAITLIST_RETENTION_DAYS", default=30)
 if WAITLIST_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("WAITLIST_RETENTION_DAYS must be a whole number of at least 1")
-# Emails are sent by workers, which have no request to build absolute links from.
-WAITLIST_PUBLIC_BASE_URL = env.str("WAITLIST_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Emails are sent by workers, which have no request to build absolute links from. No default
+# here: local.py and test.py link to 127.0.0.1:8000, production.py demands https://.
+WAITLIST_PUBLIC_BASE_URL = env.str("WAITLIST_PUBLIC_BASE_URL", default="")
 # Dotted path of the email backend for waitlist notifications; empty = EMAIL_BACKEND.
 WAITLIST_EMAIL_BACKEND = env.str("WAITLIST_EMAIL_BACKEND", default="") or None
 
@@ -336,19 +371,21 @@ JOBS_ALERT_FAILURE_RATE = env.float("JOBS_ALERT_FAILURE_RATE", default=10.0)  # 
 JOBS_ALERT_MIN_SAMPLE = env.int("JOBS_ALERT_MIN_SAMPLE", default=20)
 JOBS_ALERT_WAITING_THRESHOLD = env.int("JOBS_ALERT_WAITING_THRESHOLD", default=1000)
 JOBS_ALERT_SLOW_FACTOR = env.float("JOBS_ALERT_SLOW_FACTOR", default=2.0)
+JOBS_ALERT_WORKER_DOWN_WINDOW = env.int("JOBS_ALERT_WORKER_DOWN_WINDOW_SECONDS", default=3600)
+# No environment variable sets these; their values are jobs/conf.py's defaults. They stay
+# only until jobs reads every JOBS_* setting through jobs.conf.jobs_settings().
 JOBS_ALERT_SLOW_MIN_SAMPLE = 10
 JOBS_ALERT_BASELINE_CACHE_SECONDS = 600
-JOBS_ALERT_WORKER_DOWN_WINDOW = env.int("JOBS_ALERT_WORKER_DOWN_WINDOW_SECONDS", default=3600)
 JOBS_HEALTH_CACHE_SECONDS = 5
 # WebSocket job stream: how often jobs seen running are re-read (retries and cancellations
 # send no Celery event).
 JOBS_WS_POLL_INTERVAL = 0.5
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
-        "JobStatusEnum": "jobs.models.JobStatus",
-        "JobListStatusEnum": "jobs.selectors.LIST_STATUSES",
-        "JobCleanStatusEnum": "jobs.api.serializers.CLEAN_STATUSES",
-        "JobPriorityEnum": "jobs.api.serializers.PRIORITY_NAMES",
+        "JobStatusEnum": "jobs.ledger.models.JobStatus",
+        "JobListStatusEnum": "jobs.ledger.selectors.LIST_STATUSES",
+        "JobCleanStatusEnum": "jobs.web.api.serializers.CLEAN_STATUSES",
+        "JobPriorityEnum": "jobs.web.api.serializers.PRIORITY_NAMES",
         # The apps' status/reason choice sets, each under one name of its own.
         "SlotStatusEnum": "waitlist.models.SlotStatus",
         "EntryStatusEnum": "waitlist.models.EntryStatus",

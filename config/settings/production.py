@@ -1,12 +1,15 @@
-"""Production settings: secure defaults, no fallbacks for secrets."""
+"""Production settings: secure defaults, no fallbacks for secrets.
+
+base.py already defaults to production's choices (DEBUG off, collected static files, no
+database, key or public address of its own); this module refuses to start without them and
+adds the HTTPS settings ``manage.py check --deploy`` asks for.
+"""
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import SECRET_KEY, WAITLIST_PUBLIC_BASE_URL, env
 
-DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(("local-", "django-insecure", "change-me")):
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to a random value of at least 50 characters in production "
@@ -22,15 +25,9 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-WHITENOISE_USE_FINDERS = False
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
 
 # Emails carry confirm/decline links built from this; a default of localhost would send
 # customers dead links.
-WAITLIST_PUBLIC_BASE_URL = env.str("WAITLIST_PUBLIC_BASE_URL", default="")
 if not WAITLIST_PUBLIC_BASE_URL.startswith("https://"):
     raise ImproperlyConfigured(
         "WAITLIST_PUBLIC_BASE_URL must be the public https:// address of this site in production"

@@ -6,9 +6,13 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/durabl
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 from .base import *  # noqa: E402,F403
-from .base import DATABASES, INSTALLED_APPS, REST_FRAMEWORK  # noqa: E402
+from .base import DATABASES, INSTALLED_APPS, REST_FRAMEWORK, env  # noqa: E402
 
 DEBUG = False
+# The development key of local.py (production.py refuses it).
+SECRET_KEY = env.str("SECRET_KEY", default="local-development-key-not-for-production")
+# Waitlist email links point at the local web server, as in local.py.
+WAITLIST_PUBLIC_BASE_URL = env.str("WAITLIST_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Worker processes started by the tests write mail to files the tests read (EMAIL_URL);
 # the test process itself keeps mail in memory (pytest-django's mailoutbox).
 if "EMAIL_URL" not in os.environ:
