@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint format bench bench-smoke install clean
+.PHONY: run test lint check format bench bench-smoke install clean
 
 install:
 	@scripts/bootstrap.sh
@@ -16,6 +16,12 @@ test: install
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+
+# Import directions between the layers and apps (import-linter contracts in pyproject.toml)
+# and types over the platform (mypy with django-stubs).
+check: install
+	.venv/bin/lint-imports
+	.venv/bin/mypy
 
 format: install
 	.venv/bin/ruff check --fix .

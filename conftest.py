@@ -10,7 +10,7 @@ pytest_plugins = ["tests.fixtures.workers"]
 @pytest.fixture(autouse=True)
 def _fresh_redis():
     """Each test starts with an empty Redis database of its own (REDIS_URL's db)."""
-    from jobs.broker import redis_client
+    from jobs.ledger.broker import redis_client
 
     redis_client().flushdb()
     yield

@@ -5,7 +5,7 @@ import time
 import redis
 from django.conf import settings
 
-from jobs.task import job_task
+from jobs import job_task
 
 _redis = None
 

@@ -21,7 +21,7 @@ BENCH_DB = os.environ.get(
 )
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 os.environ.update(
-    DJANGO_SETTINGS_MODULE="config.settings.base",
+    DJANGO_SETTINGS_MODULE="config.settings.local",
     DATABASE_URL=BENCH_DB,
     REDIS_URL=BENCH_REDIS,
     BENCH_REDIS_URL=BENCH_REDIS,

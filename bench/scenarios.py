@@ -94,8 +94,8 @@ def _raw_app(mode: str):
 def _drain_platform(n: int) -> tuple[float, dict]:
     from django.db import connection
 
+    from jobs import JobSpec, enqueue_many
     from jobs.models import Job, JobStatus
-    from jobs.services import JobSpec, enqueue_many
 
     _reset()
     app = _platform_app()
@@ -189,7 +189,7 @@ def _enqueue_platform_delay(n: int) -> float:
 def _enqueue_platform_many(n: int, batch: int) -> float:
     from django.db import transaction
 
-    from jobs.services import JobSpec, enqueue_many
+    from jobs import JobSpec, enqueue_many
 
     _reset()
     t0 = time.perf_counter()

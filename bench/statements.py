@@ -46,8 +46,8 @@ def _connection(*, prepared: bool, synchronous_commit: str):
 def _claim_and_finish(n: int, *, prepared: bool, synchronous_commit: str) -> float:
     """Microseconds per job for claim + finish of n waiting jobs."""
     from bench.scenarios import _reset
-    from jobs import execution
-    from jobs.services import JobSpec, enqueue_many
+    from jobs import JobSpec, enqueue_many
+    from jobs.ledger import attempts
 
     _reset()
     ids = []
@@ -57,8 +57,8 @@ def _claim_and_finish(n: int, *, prepared: bool, synchronous_commit: str) -> flo
     with _connection(prepared=prepared, synchronous_commit=synchronous_commit):
         started = time.perf_counter()
         for job_id in ids:
-            claim = execution.job_claim(job_id=job_id, worker="bench@statements")
-            execution.job_complete(claim=claim, result=None)
+            claim = attempts.job_claim(job_id=job_id, worker="bench@statements")
+            attempts.job_complete(claim=claim, result=None)
         return (time.perf_counter() - started) / n * 1e6
 
 

@@ -3,8 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from jobs.healthz import healthz
-from jobs.prometheus import prometheus_metrics
+from jobs.web.probes import healthz
+from jobs.web.prometheus import prometheus_metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,7 +12,7 @@ urlpatterns = [
     path("api/auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
     path("api/auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("api/jobs/", include("waitlist.urls_jobs")),
-    path("api/jobs/", include("jobs.api.urls")),
+    path("api/jobs/", include("jobs.web.api.urls")),
     path("metrics", prometheus_metrics, name="prometheus-metrics"),
     path("api/waitlist/", include("waitlist.urls")),
     path("waitlist/", include("waitlist.urls_public")),

@@ -14,31 +14,39 @@ from typing import Any
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # declaring and enqueueing jobs
-    "job_task": "jobs.task",
-    "Priority": "jobs.priorities",
-    "custom": "jobs.backoff",
-    "exponential": "jobs.backoff",
-    "fixed": "jobs.backoff",
-    "JobSpec": "jobs.services",
-    "enqueue_many": "jobs.services",
-    "job_cancel": "jobs.services",
-    "job_retry": "jobs.services",
-    "job_remove": "jobs.services",
-    "jobs_republish": "jobs.services",
+    "job_task": "jobs.runtime.task_base",
+    "LedgerResult": "jobs.runtime.result",
+    "Priority": "jobs.ledger.priorities",
+    "custom": "jobs.ledger.backoff",
+    "exponential": "jobs.ledger.backoff",
+    "fixed": "jobs.ledger.backoff",
+    "JobSpec": "jobs.ledger.enqueue",
+    "enqueue_many": "jobs.runtime.registry",
+    "job_cancel": "jobs.ledger.operations",
+    "job_retry": "jobs.ledger.operations",
+    "job_remove": "jobs.ledger.operations",
+    "jobs_republish": "jobs.ledger.operations",
+    "job_run_now": "jobs.ledger.operations",
+    "JobError": "jobs.ledger.operations",
+    # queue controls
+    "queue_pause": "jobs.ledger.queues",
+    "queue_resume": "jobs.ledger.queues",
+    "queue_set_rate_limit": "jobs.ledger.queues",
     # reading the ledger
-    "live_job_keys": "jobs.selectors",
-    "pending_job_args": "jobs.selectors",
-    "unstarted_jobs_published_before": "jobs.selectors",
+    "live_job_keys": "jobs.ledger.selectors",
+    "pending_job_args": "jobs.ledger.selectors",
+    "unstarted_jobs_published_before": "jobs.ledger.selectors",
     # schedules declared in code
-    "Schedule": "jobs.schedules",
+    "Schedule": "jobs.scheduling.declarations",
     # the error model and the API conventions every app follows
     "ApplicationError": "jobs.errors",
     "ConflictError": "jobs.errors",
     "NotFoundError": "jobs.errors",
+    "InvalidInput": "jobs.errors",
     "Pagination": "jobs.web.pagination",
     "validated": "jobs.web.validation",
-    "ConflictAwareAutoSchema": "jobs.api.schema",
-    "NOT_FOUND": "jobs.api.schema",
+    "ConflictAwareAutoSchema": "jobs.web.api.schema",
+    "NOT_FOUND": "jobs.web.api.schema",
 }
 
 __all__ = sorted(_EXPORTS)

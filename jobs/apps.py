@@ -6,6 +6,8 @@ class JobsConfig(AppConfig):
     verbose_name = "Jobs"
 
     def ready(self) -> None:
-        # Connect the worker signal receivers: heartbeats and the dispatcher, and the
-        # clean-shutdown marker that keeps a stopped worker from being reported as down.
-        from jobs import alerts, worker_runtime  # noqa: F401
+        # The worker signal receivers (heartbeats, the maintenance loop, the clean-shutdown
+        # marker) connect on import; the admin registers its pages on import (it lives in
+        # the web layer, so Django's autodiscovery of ``jobs.admin`` would not find it).
+        from jobs.runtime import signals  # noqa: F401
+        from jobs.web import admin  # noqa: F401

@@ -55,3 +55,13 @@ class ConflictError(ApplicationError):
 class NotFoundError(ApplicationError):
     code = "not_found"
     status = 404
+
+
+class InvalidInput(ApplicationError, ValueError):
+    """A value the caller gave is not acceptable; ``field`` names it.
+
+    Also a ``ValueError``, so code that validates with ``except ValueError`` keeps working.
+    """
+
+    code = "invalid"
+    status = 400

@@ -4,8 +4,8 @@ import time
 
 from celery import shared_task
 
-from jobs.backoff import exponential
-from jobs.task import job_task
+from jobs.ledger.backoff import exponential
+from jobs.runtime.task_base import job_task
 
 
 class DiagnosticFailure(Exception):
@@ -47,22 +47,22 @@ def echo(value):
 
 @job_task(name="jobs.maintenance_sweep", queue="jobs.maintenance", priority="HIGH")
 def maintenance_sweep() -> dict:
-    from jobs.dispatcher import Dispatcher
+    from jobs.runtime.loops import MaintenanceCycle
 
-    Dispatcher().tick()
+    MaintenanceCycle().tick()
     return {"ok": True}
 
 
 @job_task(name="jobs.apply_retention", queue="jobs.maintenance", priority="LOW", max_attempts=2)
 def apply_retention() -> dict:
-    from jobs.retention import apply_retention as run
+    from jobs.ledger.retention import apply_retention as run
 
     return run()
 
 
 @job_task(name="jobs.evaluate_alerts", queue="jobs.maintenance", priority="HIGH", max_attempts=2)
 def evaluate_alerts() -> dict:
-    """Seed 004's alert rules: new alerts mail the admins once (jobs.alerts)."""
-    from jobs.alerts import alerts_evaluate
+    """The alert rules: new alerts mail the admins once (jobs.observability.alerts)."""
+    from jobs.observability.alerts import alerts_evaluate
 
     return alerts_evaluate()

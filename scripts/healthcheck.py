@@ -65,7 +65,7 @@ def check_beat() -> bool:
     django.setup()
     from django.db import connection
 
-    from jobs.broker import redis_client
+    from jobs.ledger.broker import redis_client
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM django_celery_beat_periodictask LIMIT 1")

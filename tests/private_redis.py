@@ -74,7 +74,7 @@ def broker_at(url: str):
     def reset_pools():
         from kombu import pools
 
-        from jobs import broker
+        from jobs.ledger import broker
 
         pools.reset()  # kombu's process-wide producer pools, keyed by connection
         broker.reset_connection()  # the ledger publisher's own held connection

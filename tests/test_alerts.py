@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from jobs.alerts import STOPPED_WORKER_KEY, alerts_evaluate
+from jobs.ledger.workers import STOPPED_WORKER_KEY
 from jobs.models import Alert, AlertRule, Job, JobStatus, ScheduleFire, WorkerProcess
+from jobs.observability.alerts import alerts_evaluate
 from tests.ops_fixtures import *  # noqa: F403
 from tests.ops_fixtures import make_jobs, wait_for
 

@@ -270,7 +270,8 @@ def test_retry_of_a_running_job_is_409_and_of_an_unknown_job_404(staff_api):
     conflict = staff_api.post(f"/api/jobs/{active.id}/retry")
     assert conflict.status_code == 409
     assert conflict.json() == {
-        "detail": f"job {active.id} is active; only finished jobs can be retried"
+        "detail": f"job {active.id} is active; only finished jobs can be retried",
+        "code": "conflict",
     }
     assert staff_api.post(f"/api/jobs/{uuid.uuid4()}/retry").status_code == 404
     bad = staff_api.post(f"/api/jobs/{active.id}/retry", {"reset_attempts": "maybe"}, format="json")
@@ -635,7 +636,7 @@ def test_openapi_schema_of_the_jobs_api_validates_without_warnings():
     from drf_spectacular.validation import validate_schema
 
     GENERATOR_STATS.reset()
-    generator = SchemaGenerator(patterns=[path("api/jobs/", include("jobs.api.urls"))])
+    generator = SchemaGenerator(patterns=[path("api/jobs/", include("jobs.web.api.urls"))])
     schema = generator.get_schema(request=None, public=True)
     validate_schema(schema)
 
@@ -684,5 +685,5 @@ def test_job_enqueued_through_the_api_runs_on_a_worker(worker, staff_user):
 def test_an_api_path_that_matches_no_route_answers_json_404(client):
     response = client.get("/api/jobs/not-a-job-id/nothing-here")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
     assert client.get("/no-such-page/").status_code == 404  # HTML for people, as before

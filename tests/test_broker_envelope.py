@@ -8,8 +8,8 @@ import pytest
 from celery import current_app
 from django.utils import timezone
 
-from jobs import broker
-from jobs.services import JobSpec, job_build
+from jobs.ledger import broker
+from jobs.ledger.enqueue import JobSpec, job_build
 
 pytestmark = pytest.mark.django_db
 

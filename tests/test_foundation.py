@@ -148,7 +148,7 @@ with transaction.atomic():
 print(json.dumps(out))
 """
     result = run_python(
-        ["-c", code, str(scratch)], clean_env(DJANGO_SETTINGS_MODULE="config.settings.base")
+        ["-c", code, str(scratch)], clean_env(DJANGO_SETTINGS_MODULE="config.settings.local")
     )
 
     # ... then it is SQLite under var/, in WAL mode, with IMMEDIATE transactions.
@@ -303,7 +303,7 @@ def test_pickled_task_message_is_refused_and_never_runs(worker):
     assert "Refusing to deserialize untrusted content of type pickle" in log
     assert f"jobs.echo[{task_id}]" not in log  # never received as a task, never run
     assert not TaskResult.objects.filter(task_id=task_id).exists()
-    from jobs.broker import queue_depths
+    from jobs.ledger.broker import queue_depths
 
     assert queue_depths(["default"]) == {"default": 0}
 

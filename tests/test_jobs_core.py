@@ -88,7 +88,7 @@ def test_delayed_job_survives_a_worker_restart(start_worker):
 
 
 def test_job_key_deduplicates_live_jobs_and_cancels_by_key(worker):
-    from jobs.services import job_cancel
+    from jobs import job_cancel
 
     first = noop.apply_async(countdown=60, job_key="cancel-order-1")
     second = noop.apply_async(countdown=60, job_key="cancel-order-1")
@@ -101,8 +101,8 @@ def test_job_key_deduplicates_live_jobs_and_cancels_by_key(worker):
 
 
 def test_cancelled_job_never_starts_even_with_its_message_in_redis(start_worker):
-    from jobs import broker
-    from jobs.services import job_cancel
+    from jobs import job_cancel
+    from jobs.ledger import broker
     from tests.testapp.models import SideEffect
     from tests.testapp.tasks import record
 
@@ -117,7 +117,7 @@ def test_cancelled_job_never_starts_even_with_its_message_in_redis(start_worker)
 
 
 def test_redelivered_message_after_completion_does_nothing(worker):
-    from jobs import broker
+    from jobs.ledger import broker
     from tests.testapp.models import SideEffect
     from tests.testapp.tasks import record
 
@@ -195,7 +195,7 @@ def test_enqueue_many_writes_rows_in_bulk_and_every_job_runs(worker):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from jobs.services import JobSpec, enqueue_many
+    from jobs import JobSpec, enqueue_many
 
     specs = [JobSpec(task="jobs.noop", args=[i]) for i in range(500)]
     with CaptureQueriesContext(connection) as queries, transaction.atomic():

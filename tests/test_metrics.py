@@ -8,8 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from jobs import selectors
+from jobs.ledger import queues, selectors
 from jobs.models import Job, JobStatus, QueueState
+from jobs.observability import metrics
 from tests.ops_fixtures import *  # noqa: F403
 from tests.ops_fixtures import access_token, make_job, make_jobs
 
@@ -23,7 +24,7 @@ def test_counts_cover_every_queue_and_status_with_zeros():
 
     counts = selectors.queue_status_counts()
 
-    assert set(counts) == set(selectors.queue_names())
+    assert set(counts) == set(queues.queue_names())
     assert counts["default"] == {
         "delayed": 0,
         "waiting": 2,
@@ -118,7 +119,7 @@ def test_metrics_of_a_200k_row_ledger_use_the_indexes_and_answer_in_under_a_seco
     _fill_ledger(200_000)
     now = timezone.now()
 
-    counts_plan = _plan(selectors.COUNTS_SQL, [selectors.queue_names(), selectors.STATUSES])
+    counts_plan = _plan(selectors.COUNTS_SQL, [queues.queue_names(), selectors.STATUSES])
     window_plan = _plan(selectors.WINDOW_SQL, [now - timedelta(hours=1), now, 100_000])
 
     assert "job_queue_status_created" in counts_plan, counts_plan
@@ -127,7 +128,7 @@ def test_metrics_of_a_200k_row_ledger_use_the_indexes_and_answer_in_under_a_seco
     assert "Seq Scan on jobs_job" not in window_plan, window_plan
 
     started = time.perf_counter()
-    summary = selectors.activity_summary()
+    summary = metrics.activity_summary()
     summary_seconds = time.perf_counter() - started
     started = time.perf_counter()
     failed = selectors.job_list(status=JobStatus.FAILED, limit=50)

@@ -4,9 +4,9 @@ connection pooler forces prepared statements off."""
 import pytest
 from django.db import connection
 
-from jobs import execution
+from jobs.ledger import attempts
+from jobs.ledger.enqueue import JobSpec, job_enqueue
 from jobs.models import Job, JobStatus
-from jobs.services import JobSpec, job_enqueue
 from tests.ops_fixtures import make_job
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +19,9 @@ def _prepared_statements() -> list[str]:
 
 
 def _run_one_job(job: Job) -> Job:
-    claim = execution.job_claim(job_id=str(job.id), worker="w1@test")
+    claim = attempts.job_claim(job_id=str(job.id), worker="w1@test")
     assert claim is not None and claim.attempts == 1
-    assert execution.job_complete(claim=claim, result={"ok": True})
+    assert attempts.job_complete(claim=claim, result={"ok": True})
     job.refresh_from_db()
     return job
 
@@ -62,4 +62,4 @@ def test_a_second_claim_of_the_same_job_changes_nothing():
     job = make_job(status=JobStatus.WAITING)
     _run_one_job(job)
 
-    assert execution.job_claim(job_id=str(job.id), worker="w2@test") is None
+    assert attempts.job_claim(job_id=str(job.id), worker="w2@test") is None

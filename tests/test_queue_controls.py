@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from jobs import broker
+from jobs import JobSpec, enqueue_many, queue_pause, queue_resume, queue_set_rate_limit
+from jobs.errors import InvalidInput
+from jobs.ledger import broker
+from jobs.ledger.priorities import Priority
 from jobs.models import Job, JobStatus
-from jobs.priorities import Priority
-from jobs.rate_limits import queue_set_rate_limit
-from jobs.services import JobSpec, enqueue_many, queue_pause, queue_resume
 from jobs.tasks import noop, sleep
 from tests.support.waiting import wait_for
 
@@ -53,7 +53,7 @@ def test_global_rate_limit_holds_across_worker_processes(start_worker):
 def test_a_job_back_for_its_slot_behind_a_late_start_keeps_its_place_in_line():
     import time
 
-    from jobs.rate_limits import _take
+    from jobs.runtime.rate_limits import _take
 
     one_per_second = (1, 1000)
     take = lambda job: _take("queue:test-slots", one_per_second, job)  # noqa: E731
@@ -121,7 +121,7 @@ def _finished(status, queue="default", age=timedelta(0), n=1):
 
 @pytest.mark.django_db
 def test_clean_removes_by_status_age_queue_and_limit():
-    from jobs.retention import job_clean
+    from jobs.ledger.retention import job_clean
 
     _finished(JobStatus.COMPLETED, age=timedelta(hours=2), n=5)
     _finished(JobStatus.COMPLETED, age=timedelta(minutes=1), n=2)
@@ -146,10 +146,11 @@ def test_clean_removes_by_status_age_queue_and_limit():
     ],
 )
 def test_clean_rejects_bad_input_naming_the_field(kwargs, field):
-    from jobs.retention import job_clean
+    from jobs.ledger.retention import job_clean
 
-    with pytest.raises(ValueError, match=f"^{field}:"):
+    with pytest.raises(InvalidInput) as raised:
         job_clean(queue=None, **kwargs)
+    assert raised.value.field == field
 
 
 @pytest.mark.django_db
@@ -158,7 +159,7 @@ def test_retention_applies_age_and_count_in_bounded_batches(settings, monkeypatc
     from django.test.utils import CaptureQueriesContext
     from django_celery_results.models import TaskResult
 
-    from jobs import retention
+    from jobs.ledger import retention
 
     settings.JOBS_RETENTION = {
         "completed": {"age": 3600, "count": 5},

@@ -27,8 +27,8 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Count
 
+from jobs import JobSpec, enqueue_many
 from jobs.models import Job, JobStatus
-from jobs.services import JobSpec, enqueue_many
 from tests.fixtures.workers import worker_env
 from tests.support.figures import record_figures
 from tests.support.waiting import wait_for
@@ -50,7 +50,7 @@ def dispatcher_running() -> None:
     epoch. Before that, its first sweep takes the missing epoch for lost broker data and
     publishes every waiting job a second time: harmless (the start guard runs each once)
     but it would show up here as redelivered messages."""
-    from jobs.broker import EPOCH_KEY, redis_client
+    from jobs.ledger.broker import EPOCH_KEY, redis_client
 
     wait_for(lambda: redis_client().exists(EPOCH_KEY), timeout=15)
 

@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from jobs.task import job_task
+from jobs import job_task
 from tests.testapp.models import SideEffect
 
 

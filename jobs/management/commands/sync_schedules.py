@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from jobs.schedules import schedules_sync
+from jobs.scheduling.declarations import schedules_sync
 
 
 class Command(BaseCommand):

@@ -1,0 +1,215 @@
+"""What a worker does to a ledger row: claim it, finish it, retry it, fail it.
+
+Each step is one conditional statement, so a redelivered or duplicated message, a crashed
+worker and the reaper can race freely: whoever matches the row's current state wins, the
+others change nothing. ``attempts`` doubles as the fencing token of an attempt.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.mail import mail_admins
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from jobs.ledger import prepared
+from jobs.ledger.models import Job, JobStatus, QueueState
+from jobs.ledger.queues import paused_queues
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claim:
+    job_id: str
+    attempts: int
+    max_attempts: int
+    worker: str
+
+
+def _pk(job_id: str):
+    return Job._meta.pk.get_db_prep_value(Job._meta.pk.to_python(job_id), connection)
+
+
+# One statement claims the job, checks that its queue is not paused, and returns what the
+# retry decision needs: no SELECT on the hot path.
+_CLAIM_SQL = f"""
+UPDATE {Job._meta.db_table}
+   SET status = %s, attempts = attempts + 1, started_at = %s, worker = %s,
+       needs_publish = %s, progress = 0, progress_message = ''
+ WHERE id = %s AND status = %s
+   AND NOT EXISTS (SELECT 1 FROM {QueueState._meta.db_table} q
+                    WHERE q.paused AND q.name IN ({Job._meta.db_table}.queue, %s))
+RETURNING attempts, max_attempts
+"""
+
+
+def reconnecting(statement):
+    """Run a single-statement ledger write; if the connection was dropped (database
+    restart, idle timeout), reconnect and run it once more. Each statement is atomic, so
+    a retry never applies it twice."""
+    try:
+        return statement()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise
+        log.warning("database connection lost; reconnecting", exc_info=True)
+        connection.close()
+        return statement()
+
+
+def job_claim(*, job_id: str, worker: str) -> Claim | None:
+    """Move a waiting job to active for this worker; None if it is not ours to run."""
+    params = [
+        JobStatus.ACTIVE,
+        timezone.now(),
+        worker,
+        False,
+        _pk(job_id),
+        JobStatus.WAITING,
+        QueueState.ALL,
+    ]
+
+    row = reconnecting(lambda: prepared.execute(_CLAIM_SQL, params, fetch_one=True))
+    if row is None:
+        return None
+    return Claim(job_id=job_id, attempts=row[0], max_attempts=row[1], worker=worker)
+
+
+def job_put_back_if_paused(*, job_id: str) -> bool:
+    """A message for a paused queue's job is dropped; the job is republished on resume."""
+    paused = paused_queues()
+    if not paused:
+        return False
+    jobs = Job.objects.filter(id=job_id, status=JobStatus.WAITING)
+    if QueueState.ALL not in paused:
+        jobs = jobs.filter(queue__in=paused)
+    return bool(jobs.update(needs_publish=True))
+
+
+def _active(claim: Claim):
+    return Job.objects.filter(id=claim.job_id, status=JobStatus.ACTIVE, attempts=claim.attempts)
+
+
+_COMPLETE_SQL = f"""
+UPDATE {Job._meta.db_table}
+   SET status = %s, finished_at = %s, result = %s, progress = 100
+ WHERE id = %s AND status = %s AND attempts = %s
+"""
+
+
+def job_complete(*, claim: Claim, result) -> bool:
+    """The hot path's second (and last) write: one statement, no ORM query building."""
+    params = [
+        JobStatus.COMPLETED,
+        timezone.now(),
+        None
+        if result is None
+        else Job._meta.get_field("result").get_db_prep_value(result, connection),
+        _pk(claim.job_id),
+        JobStatus.ACTIVE,
+        claim.attempts,
+    ]
+
+    return bool(reconnecting(lambda: prepared.execute(_COMPLETE_SQL, params)))
+
+
+def job_schedule_retry(*, claim: Claim, delay: float, error: str, traceback: str) -> bool:
+    """Store the next attempt in the ledger: durable however long the backoff is."""
+    now = timezone.now()
+    return bool(
+        reconnecting(
+            lambda: _active(claim).update(
+                status=JobStatus.DELAYED,
+                scheduled_for=now + timedelta(seconds=delay),
+                finished_at=now,
+                error=error,
+                traceback=traceback,
+            )
+        )
+    )
+
+
+def job_fail(*, claim: Claim, error: str, traceback: str) -> bool:
+    """The dead-letter state. Admins get one mail per job: only the winning UPDATE sends it."""
+    now = timezone.now()
+    failed = bool(
+        reconnecting(
+            lambda: _active(claim).update(
+                status=JobStatus.FAILED, finished_at=now, error=error, traceback=traceback
+            )
+        )
+    )
+    if failed:
+        notify_admins_of_failure(job_id=claim.job_id)
+    return failed
+
+
+def job_defer(*, job_id: str, until: datetime) -> bool:
+    """Hold a waiting job back (rate limit) without spending an attempt."""
+    return bool(
+        Job.objects.filter(id=job_id, status=JobStatus.WAITING).update(
+            status=JobStatus.DELAYED, scheduled_for=until
+        )
+    )
+
+
+def job_worker_lost(*, job_id: str, worker: str, reason: str, poison_threshold: int) -> str | None:
+    """The process running the job died. Requeue it, or quarantine a job that keeps killing
+    its worker. Returns the new status, or None if the job had moved on already."""
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update()
+            .filter(id=job_id, status=JobStatus.ACTIVE, worker=worker)
+            .only("id", "crash_count", "attempts")
+            .first()
+        )
+        if job is None:
+            return None
+        crashes = job.crash_count + 1
+        if crashes >= poison_threshold:
+            Job.objects.filter(id=job_id).update(
+                status=JobStatus.FAILED,
+                crash_count=crashes,
+                finished_at=timezone.now(),
+                error=f"poison job: its worker process died {crashes} times ({reason})",
+            )
+            status = JobStatus.FAILED
+        else:
+            Job.objects.filter(id=job_id).update(
+                status=JobStatus.WAITING,
+                crash_count=crashes,
+                needs_publish=True,
+                error=f"worker process lost ({reason}); requeued",
+            )
+            status = JobStatus.WAITING
+    if status == JobStatus.FAILED:
+        notify_admins_of_failure(job_id=job_id)
+    return status
+
+
+def job_report_progress(*, job_id: str, percent: int, message: str = "") -> bool:
+    percent = max(0, min(100, int(percent)))
+    return bool(
+        Job.objects.filter(id=job_id, status=JobStatus.ACTIVE).update(
+            progress=percent, progress_message=message[:500]
+        )
+    )
+
+
+def notify_admins_of_failure(*, job_id: str) -> None:
+    job = Job.objects.filter(id=job_id).first()
+    if job is None:
+        return
+    try:
+        mail_admins(
+            subject=f"Job failed: {job.task} [{job.id}]",
+            message=(
+                f"Job {job.id} ({job.task}) on queue {job.queue} failed after "
+                f"{job.attempts} attempt(s).\n\nError: {job.error}\n\n{job.traceback}"
+            ),
+            fail_silently=False,
+        )
+    except Exception:
+        log.exception("could not mail the admins about failed job %s", job_id)

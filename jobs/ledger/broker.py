@@ -1,0 +1,159 @@
+"""Ringing the doorbell: publishing ledger jobs to Redis, and reading broker state.
+
+Publishing happens only after the ledger row is committed. A failed publish is never an
+error for the caller: the row is flagged ``needs_publish`` and the dispatcher publishes it
+when Redis is back.
+"""
+
+import base64
+import bisect
+import logging
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+
+import redis
+from celery import current_app
+from celery.utils.nodenames import anon_nodename
+from django.conf import settings
+from kombu.utils import json as kombu_json
+
+from jobs.ledger.models import Job
+
+log = logging.getLogger(__name__)
+
+# Redis keys that survive only as long as the broker's data does (see dispatcher).
+EPOCH_KEY = "jobs:broker-epoch"
+
+_clients: dict[tuple[int, str], redis.Redis] = {}
+
+
+def _origin() -> str:
+    """The 'origin' header Celery would add (the publishing node), computed once."""
+    global _origin_name
+    if _origin_name is None or _origin_name[0] != os.getpid():
+        _origin_name = (os.getpid(), anon_nodename())
+    return _origin_name[1]
+
+
+_origin_name: tuple[int, str] | None = None
+
+
+def _envelope(job: Job) -> str:
+    """The message kombu's Redis transport would store for this job, built directly.
+
+    Headers and body come from Celery's own task-protocol builder; the envelope around them
+    is kombu's (tests/test_broker_envelope.py checks it against kombu's own output). Built
+    here so that a batch of jobs is one LPUSH per priority list instead of one kombu
+    publish per job.
+    """
+    amqp = current_app.amqp
+    message = amqp.as_task_v2(
+        str(job.id),
+        job.task,
+        job.args,
+        job.kwargs,
+        ignore_result=True,
+        # Ledger arguments are JSON values, so plain repr is safe; Celery's saferepr
+        # would be a third of the cost of enqueueing a job.
+        argsrepr=repr(job.args)[: amqp.argsrepr_maxsize],
+        kwargsrepr=repr(job.kwargs)[: amqp.kwargsrepr_maxsize],
+        origin=_origin(),
+    )
+    body = base64.b64encode(kombu_json.dumps(message.body).encode()).decode()
+    return kombu_json.dumps(
+        {
+            "body": body,
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": message.headers,
+            "properties": {
+                **message.properties,
+                "delivery_mode": 2,
+                # The anonymous exchange: the routing key is the queue.
+                "delivery_info": {"exchange": "", "routing_key": job.queue},
+                "priority": job.priority,
+                "body_encoding": "base64",
+                "delivery_tag": str(uuid.uuid4()),
+            },
+        }
+    )
+
+
+def publish(jobs: Sequence[Job]) -> None:
+    """Publish jobs: one round trip, one LPUSH per (queue, priority) list, in order.
+
+    Raises on broker errors (after one retry, which is what a Redis restart needs)."""
+    if not jobs:
+        return
+    lists: dict[str, list[str]] = {}
+    for job in jobs:
+        lists.setdefault(_list_for(job.queue, job.priority), []).append(_envelope(job))
+    for attempt in (1, 2):
+        try:
+            with redis_client().pipeline(transaction=False) as pipe:
+                for key, messages in lists.items():
+                    # LPUSH k m1 m2 m3 leaves m1 nearest the consumer's end (FIFO).
+                    pipe.lpush(key, *messages)
+                pipe.execute()
+            return
+        except redis.ConnectionError:
+            if attempt == 2:
+                raise
+
+
+def reset_connection() -> None:
+    """Drop this process's broker clients (e.g. after Redis was replaced)."""
+    for key in [k for k in _clients if k[0] == os.getpid()]:
+        _clients.pop(key).close()
+
+
+def publish_or_flag(jobs: Sequence[Job]) -> bool:
+    """Publish; on a broker error flag the rows so the dispatcher publishes them later."""
+    try:
+        publish(jobs)
+        return True
+    except Exception as exc:  # any broker/connection error: the ledger keeps the job
+        log.warning("publish of %d job(s) failed, the dispatcher will retry: %s", len(jobs), exc)
+        try:
+            Job.objects.filter(id__in=[j.id for j in jobs]).update(needs_publish=True)
+        except Exception:
+            log.exception("could not flag unpublished jobs; the stale-job sweep will find them")
+        return False
+
+
+def redis_client() -> redis.Redis:
+    """This process's client on the broker's Redis (publishing, depths, epochs, rate
+    limits). Thread-safe; re-made after a fork or when the broker URL changes."""
+    key = (os.getpid(), settings.CELERY_BROKER_URL)
+    client = _clients.get(key)
+    if client is None:
+        client = redis.Redis.from_url(key[1], socket_connect_timeout=2, socket_timeout=5)
+        _clients[key] = client
+    return client
+
+
+def _list_for(queue: str, priority: int) -> str:
+    """The Redis list kombu's transport uses for this queue and priority."""
+    sep = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("sep", "\x06\x16")
+    steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("priority_steps", [0, 3, 6, 9])
+    step = steps[bisect.bisect(steps, priority) - 1]
+    return queue if step == 0 else f"{queue}{sep}{step}"
+
+
+def _priority_lists(queue: str) -> list[str]:
+    steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("priority_steps", [0, 3, 6, 9])
+    return [_list_for(queue, step) for step in steps]
+
+
+def queue_depths(queues: Iterable[str], client=None) -> dict[str, int]:
+    """Messages sitting in Redis per queue, summed over its priority lists."""
+    queues = list(queues)
+    client = client or redis_client()
+    with client.pipeline(transaction=False) as pipe:
+        for queue in queues:
+            for key in _priority_lists(queue):
+                pipe.llen(key)
+        sizes = pipe.execute()
+    steps = len(_priority_lists("x"))
+    return {q: sum(sizes[i * steps : (i + 1) * steps]) for i, q in enumerate(queues)}

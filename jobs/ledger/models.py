@@ -1,0 +1,142 @@
+"""The job ledger and the durable state around it (queue controls, worker heartbeats)."""
+
+from django.db import models
+from django.db.models import Q
+
+from jobs.ledger.ids import uuid7
+from jobs.ledger.priorities import Priority
+
+
+class JobStatus(models.TextChoices):
+    DELAYED = "delayed", "Delayed"
+    WAITING = "waiting", "Waiting"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+LIVE_STATUSES = (JobStatus.DELAYED, JobStatus.WAITING, JobStatus.ACTIVE)
+FINISHED_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(models.Model):
+    """One unit of work. The row is the truth; the broker message only rings the bell."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    queue = models.CharField(max_length=100, default="default")
+    priority = models.PositiveSmallIntegerField(
+        choices=[(p.value, p.name) for p in Priority], default=Priority.NORMAL
+    )
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.WAITING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=1)
+    # Deduplication and cancel-by-key (BullMQ's jobId): unique among live jobs only.
+    job_key = models.CharField(max_length=200, null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_message = models.CharField(max_length=500, blank=True, default="")
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    traceback = models.TextField(blank=True, default="")
+    # "host:pid" of the process running the job; matched against WorkerProcess heartbeats.
+    worker = models.CharField(max_length=200, blank=True, default="")
+    # Times the job's worker process died under it; at JOBS_POISON_THRESHOLD it fails.
+    crash_count = models.PositiveSmallIntegerField(default=0)
+    hard_time_limit = models.PositiveIntegerField(null=True, blank=True)
+    # Set when a publish failed or a message was put back (paused queue, lost broker data):
+    # the dispatcher publishes the job again.
+    needs_publish = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    scheduled_for = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        # Every status change rewrites the row and adds an entry to each index whose
+        # predicate the new version matches, so only two indexes cover all rows; the rest
+        # are partial and hold just the few rows they serve.
+        indexes = [
+            # Operator lists and metrics: a queue's jobs of one status, newest first.
+            models.Index(
+                fields=["queue", "status", "-created_at"], name="job_queue_status_created"
+            ),
+            models.Index(
+                fields=["-created_at"], condition=Q(status="failed"), name="job_failed_created"
+            ),
+            models.Index(fields=["worker"], condition=Q(status="active"), name="job_active_worker"),
+            # The dispatcher's scans: due delayed jobs, jobs to (re)publish.
+            models.Index(
+                fields=["priority", "scheduled_for"],
+                condition=Q(status="delayed"),
+                name="job_delayed_due",
+            ),
+            models.Index(
+                fields=["priority", "created_at"],
+                condition=Q(needs_publish=True),
+                name="job_needs_publish",
+            ),
+            # Retention and last-hour metrics.
+            models.Index(
+                fields=["finished_at"],
+                condition=Q(finished_at__isnull=False),
+                name="job_finished_at",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job_key"],
+                condition=Q(status__in=["delayed", "waiting", "active"], job_key__isnull=False),
+                name="job_key_unique_while_live",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_percent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} [{self.id}] {self.status}"
+
+    @property
+    def priority_name(self) -> str:
+        return Priority(self.priority).name
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+class QueueState(models.Model):
+    """Durable per-queue controls. The row named "*" pauses every queue."""
+
+    ALL = "*"
+
+    name = models.CharField(max_length=100, primary_key=True)
+    paused = models.BooleanField(default=False)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    # Global rate limit shared by every worker: at most rate_limit_max starts per
+    # rate_limit_duration milliseconds (BullMQ's limiter {max, duration}).
+    rate_limit_max = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_duration_ms = models.PositiveIntegerField(default=1000)
+
+    class Meta:
+        verbose_name = "queue"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkerProcess(models.Model):
+    """Heartbeat of one worker process ("host:pid"); the reaper trusts nothing else."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    hostname = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    role = models.CharField(max_length=20, default="child")
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.name

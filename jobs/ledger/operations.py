@@ -1,0 +1,82 @@
+"""Operator transitions of a job row: cancel, retry, run now, remove, republish.
+
+Each is a conditional statement on the row's current status, so it races safely with the
+workers: a job that started in the meantime is simply not matched.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from jobs.errors import ConflictError, InvalidInput
+from jobs.ledger.enqueue import live_job_with_key, publish_after_commit
+from jobs.ledger.models import LIVE_STATUSES, Job, JobStatus
+
+
+class JobError(ConflictError):
+    """A job operation that cannot be done in the job's current state."""
+
+
+def _job_filter(job_id: str | None, job_key: str | None):
+    if bool(job_id) == bool(job_key):
+        raise InvalidInput("give exactly one of job_id or job_key", field="job_id")
+    if job_id:
+        return Job.objects.filter(id=job_id)
+    return Job.objects.filter(job_key=job_key, status__in=LIVE_STATUSES)
+
+
+def job_cancel(*, job_id: str | None = None, job_key: str | None = None) -> bool:
+    """Cancel a job that has not started. Durable: its message, if any, is ignored."""
+    cancelled = (
+        _job_filter(job_id, job_key)
+        .filter(status__in=[JobStatus.DELAYED, JobStatus.WAITING])
+        .update(status=JobStatus.CANCELLED, finished_at=timezone.now(), needs_publish=False)
+    )
+    return bool(cancelled)
+
+
+def job_retry(*, job_id: str, reset_attempts: bool = True) -> Job:
+    """Run a failed or cancelled job again (a fresh set of attempts by default)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(id=job_id).first()
+        if job is None:
+            raise Job.DoesNotExist(job_id)
+        if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.COMPLETED):
+            raise JobError(f"job {job_id} is {job.status}; only finished jobs can be retried")
+        if job.job_key and live_job_with_key(job.job_key) is not None:
+            raise JobError(f"another live job holds key {job.job_key!r}")
+        now = timezone.now()
+        job.status = JobStatus.WAITING
+        job.attempts = 0 if reset_attempts else job.attempts
+        job.crash_count = 0
+        job.error = job.traceback = ""
+        job.result = None
+        job.scheduled_for = job.published_at = now
+        job.started_at = job.finished_at = None
+        job.save()
+    publish_after_commit([job])
+    return job
+
+
+def job_run_now(*, job_id: str) -> bool:
+    """Make a delayed job due at once; the dispatcher publishes it on its next tick."""
+    return bool(
+        Job.objects.filter(id=job_id, status=JobStatus.DELAYED).update(scheduled_for=timezone.now())
+    )
+
+
+def job_remove(*, job_id: str) -> bool:
+    """Delete a job that is not running (an active job must finish or be reaped first)."""
+    job = Job.objects.filter(id=job_id).only("status").first()
+    if job is None:
+        return False
+    if job.status == JobStatus.ACTIVE:
+        raise JobError(f"job {job_id} is active; cancel or wait for it before removing")
+    return bool(Job.objects.filter(id=job_id).exclude(status=JobStatus.ACTIVE).delete()[0])
+
+
+def jobs_republish(*, job_ids: list[str]) -> int:
+    """Ask the dispatcher to publish these waiting jobs again (their message was lost).
+    A duplicate message is harmless: the start guard runs the job once."""
+    return Job.objects.filter(
+        id__in=list(job_ids), status=JobStatus.WAITING, needs_publish=False
+    ).update(needs_publish=True)

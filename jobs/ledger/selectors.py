@@ -1,0 +1,327 @@
+"""Reading the ledger for operators: per-queue metrics, activity summary, job lists.
+
+Everything here must answer quickly with millions of ledger rows:
+
+- Counts per (queue, status) come from the ``job_queue_status_created`` index. On
+  PostgreSQL each (queue, status) pair is counted by an index-only scan of its own range,
+  so the plan cannot degrade into a sequential scan of the whole table.
+- Processing times (average, p95) and last-hour outcomes come from the jobs that finished
+  in the last hour, found through the ``job_finished_at`` index (and capped at
+  ``DURATION_SAMPLE`` rows, the most recent ones, so a very busy hour stays cheap).
+- Lists are "newest first" slices of one status, served by ``job_status_created`` /
+  ``job_queue_status_created``.
+"""
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from jobs.ledger.models import LIVE_STATUSES, Job, JobStatus
+from jobs.ledger.queues import is_paused, paused_queues, queue_names
+
+log = logging.getLogger(__name__)
+
+STATUSES = [s.value for s in JobStatus]
+# The job list filter also knows "paused": the waiting jobs of a paused queue.
+LIST_STATUSES = [*STATUSES, "paused"]
+DURATION_SAMPLE = 100_000
+WINDOW = timedelta(hours=1)
+
+
+# One index-only range count per (queue, status) pair: the plan cannot become a sequential
+# scan of the ledger, whatever the planner thinks of the table's statistics.
+COUNTS_SQL = f"""
+    SELECT q.queue, s.status,
+           (SELECT count(*) FROM {Job._meta.db_table} j
+             WHERE j.queue = q.queue AND j.status = s.status)
+      FROM unnest(%s::text[]) AS q(queue) CROSS JOIN unnest(%s::text[]) AS s(status)
+"""
+
+
+def _counts_postgresql(queues: list[str]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {q: dict.fromkeys(STATUSES, 0) for q in queues}
+    with connection.cursor() as cursor:
+        cursor.execute(COUNTS_SQL, [queues, STATUSES])
+        for queue, status, n in cursor.fetchall():
+            counts[queue][status] = n
+    return counts
+
+
+def queue_status_counts(queues: list[str] | None = None) -> dict[str, dict[str, int]]:
+    """{queue: {status: count}} for every status, zeros included."""
+    queues = list(queues) if queues is not None else queue_names()
+    if not queues:
+        return {}
+    if connection.vendor == "postgresql":
+        return _counts_postgresql(queues)
+    counts = {q: dict.fromkeys(STATUSES, 0) for q in queues}
+    rows = (
+        Job.objects.filter(queue__in=queues)
+        .values_list("queue", "status")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    for queue, status, n in rows:
+        counts[queue][status] = n
+    return counts
+
+
+@dataclass
+class WindowStats:
+    """What the jobs that finished in the window say about one queue."""
+
+    completed: int = 0
+    failed: int = 0
+    durations_ms: list[float] = field(default_factory=list)
+    avg_ms: float | None = None
+    p95_ms: float | None = None
+
+    @property
+    def finished(self) -> int:
+        return self.completed + self.failed
+
+    @property
+    def failure_rate(self) -> float | None:
+        return round(100.0 * self.failed / self.finished, 2) if self.finished else None
+
+
+def _percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation, like PostgreSQL's percentile_cont."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# The most recent finished jobs of the window, newest first from the job_finished_at index.
+WINDOW_SQL = f"""
+    WITH recent AS (
+        SELECT queue, status, EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000 AS ms
+          FROM {Job._meta.db_table}
+         WHERE finished_at >= %s AND finished_at < %s AND status IN ('completed', 'failed')
+         ORDER BY finished_at DESC
+         LIMIT %s
+    )
+    SELECT queue,
+           count(*) FILTER (WHERE status = 'completed'),
+           count(*) FILTER (WHERE status = 'failed'),
+           avg(ms) FILTER (WHERE status = 'completed'),
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FILTER (WHERE status = 'completed')
+      FROM recent GROUP BY queue
+"""
+
+
+def finished_window_stats(
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    queues: list[str] | None = None,
+) -> dict[str, WindowStats]:
+    """Per-queue outcomes and processing times of the jobs finished in [since, until)."""
+    until = until or timezone.now()
+    stats: dict[str, WindowStats] = {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(WINDOW_SQL, [since, until, DURATION_SAMPLE])
+            for queue, completed, failed, avg_ms, p95_ms in cursor.fetchall():
+                stats[queue] = WindowStats(
+                    completed=completed,
+                    failed=failed,
+                    avg_ms=None if avg_ms is None else round(float(avg_ms), 2),
+                    p95_ms=None if p95_ms is None else round(float(p95_ms), 2),
+                )
+    else:
+        rows = (
+            Job.objects.filter(
+                finished_at__gte=since,
+                finished_at__lt=until,
+                status__in=[JobStatus.COMPLETED, JobStatus.FAILED],
+            )
+            .order_by("-finished_at")
+            .values_list("queue", "status", "started_at", "finished_at")[:DURATION_SAMPLE]
+        )
+        for queue, status, started_at, finished_at in rows:
+            entry = stats.setdefault(queue, WindowStats())
+            if status == JobStatus.FAILED:
+                entry.failed += 1
+                continue
+            entry.completed += 1
+            if started_at and finished_at:
+                entry.durations_ms.append((finished_at - started_at).total_seconds() * 1000)
+        for entry in stats.values():
+            if entry.durations_ms:
+                entry.avg_ms = round(sum(entry.durations_ms) / len(entry.durations_ms), 2)
+                p95 = _percentile(entry.durations_ms, 0.95)
+                entry.p95_ms = None if p95 is None else round(p95, 2)
+    if queues is not None:
+        stats = {q: s for q, s in stats.items() if q in queues}
+    return stats
+
+
+def job_list(
+    *,
+    status: str | None = None,
+    queue: str | None = None,
+    task: str | None = None,
+    limit: int = 50,
+) -> list[Job]:
+    """Newest first. ``status="paused"`` means the waiting jobs of a paused queue.
+
+    On PostgreSQL the newest ``limit`` rows of every (queue, status) pair asked for are
+    taken from the ``job_queue_status_created`` index (a LATERAL join) and merged, so a list
+    never sorts the whole ledger, whichever filters are given.
+    """
+    queues = [queue] if queue else queue_names()
+    statuses = [status] if status else list(STATUSES)
+    if status == "paused":
+        paused = paused_queues()
+        queues = [q for q in queues if is_paused(q, paused)]
+        statuses = [JobStatus.WAITING]
+    if not queues:
+        return []
+    if connection.vendor != "postgresql":
+        jobs = Job.objects.filter(queue__in=queues, status__in=statuses)
+        if task:
+            jobs = jobs.filter(task=task)
+        return list(jobs.order_by("-created_at")[:limit])
+    table = Job._meta.db_table
+    task_filter = "AND j.task = %s" if task else ""
+    sql = f"""
+        SELECT j.* FROM unnest(%s::text[]) AS q(queue)
+         CROSS JOIN unnest(%s::text[]) AS s(status)
+         CROSS JOIN LATERAL (
+               SELECT * FROM {table} j
+                WHERE j.queue = q.queue AND j.status = s.status {task_filter}
+                ORDER BY j.created_at DESC
+                LIMIT %s
+         ) AS j
+         ORDER BY j.created_at DESC
+         LIMIT %s
+    """
+    params = [queues, statuses, *([task] if task else []), limit, limit]
+    return list(Job.objects.raw(sql, params))
+
+
+def job_get(*, job_id, queue: str | None = None) -> Job | None:
+    jobs = Job.objects.filter(id=job_id)
+    if queue is not None:
+        jobs = jobs.filter(queue=queue)
+    return jobs.first()
+
+
+# Prometheus' default buckets, stretched to the platform's time limits (seconds).
+DURATION_BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+)
+
+
+@dataclass
+class DurationHistogram:
+    buckets: list[tuple[float, int]]  # (upper bound in seconds, cumulative count)
+    count: int
+    sum: float
+
+
+def duration_histograms(
+    *, since: datetime, until: datetime | None = None, buckets=DURATION_BUCKETS
+) -> dict[str, DurationHistogram]:
+    """Run time histograms per queue of the jobs that finished (completed or failed) in
+    [since, until), built at read time: the worker's hot path records nothing extra."""
+    until = until or timezone.now()
+    result: dict[str, DurationHistogram] = {}
+    if connection.vendor == "postgresql":
+        table = Job._meta.db_table
+        filters = ", ".join("count(*) FILTER (WHERE s <= %s)" for _ in buckets)
+        sql = f"""
+            WITH recent AS (
+                SELECT queue, EXTRACT(EPOCH FROM (finished_at - started_at)) AS s
+                  FROM {table}
+                 WHERE finished_at >= %s AND finished_at < %s
+                   AND status IN ('completed', 'failed') AND started_at IS NOT NULL
+                 ORDER BY finished_at DESC
+                 LIMIT %s
+            )
+            SELECT queue, count(*), coalesce(sum(s), 0), {filters} FROM recent GROUP BY queue
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [since, until, DURATION_SAMPLE, *buckets])
+            for queue, count, total, *cumulative in cursor.fetchall():
+                result[queue] = DurationHistogram(
+                    buckets=list(zip(buckets, cumulative, strict=True)),
+                    count=count,
+                    sum=float(total),
+                )
+        return result
+    rows = (
+        Job.objects.filter(
+            finished_at__gte=since,
+            finished_at__lt=until,
+            status__in=[JobStatus.COMPLETED, JobStatus.FAILED],
+            started_at__isnull=False,
+        )
+        .order_by("-finished_at")
+        .values_list("queue", "started_at", "finished_at")[:DURATION_SAMPLE]
+    )
+    durations: dict[str, list[float]] = {}
+    for queue, started_at, finished_at in rows:
+        if started_at is None or finished_at is None:  # excluded by the query; for the types
+            continue
+        durations.setdefault(queue, []).append((finished_at - started_at).total_seconds())
+    for queue, values in durations.items():
+        result[queue] = DurationHistogram(
+            buckets=[(b, sum(1 for v in values if v <= b)) for b in buckets],
+            count=len(values),
+            sum=sum(values),
+        )
+    return result
+
+
+def live_job_keys(*, keys: list[str]) -> set[str]:
+    """Which of ``keys`` belong to a live job (delayed, waiting or active)."""
+    rows = Job.objects.filter(job_key__in=list(keys), status__in=LIVE_STATUSES)
+    return {key for key in rows.values_list("job_key", flat=True) if key}
+
+
+def pending_job_args(*, tasks: list[str]) -> list[tuple[str, list]]:
+    """(id, args) of the jobs of ``tasks`` that have not started (delayed or waiting)."""
+    return [
+        (str(job_id), args)
+        for job_id, args in Job.objects.filter(
+            task__in=list(tasks), status__in=[JobStatus.DELAYED, JobStatus.WAITING]
+        ).values_list("id", "args")
+    ]
+
+
+def unstarted_jobs_published_before(*, task_prefix: str, cutoff: datetime) -> list[str]:
+    """Waiting jobs of tasks named ``task_prefix...`` whose message went out before
+    ``cutoff`` and that no worker has started: their message is probably gone."""
+    return [
+        str(job_id)
+        for job_id in Job.objects.filter(
+            task__startswith=task_prefix,
+            status=JobStatus.WAITING,
+            needs_publish=False,
+            published_at__lte=cutoff,
+        ).values_list("id", flat=True)
+    ]

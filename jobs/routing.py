@@ -1,8 +1,0 @@
-from django.urls import path
-
-from jobs.consumers import JobStreamConsumer
-
-websocket_urlpatterns = [
-    path("ws/jobs/", JobStreamConsumer.as_asgi()),
-    path("ws/jobs/<uuid:job_id>/", JobStreamConsumer.as_asgi()),
-]

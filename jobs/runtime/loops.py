@@ -1,0 +1,66 @@
+"""The background threads of a worker's main process, and what one maintenance cycle does.
+
+A cycle stages due work every tick (``jobs.runtime.stager``) and, every few seconds, runs
+the slower sweeps: broker-data recovery (``jobs.runtime.broker_recovery``) and the rescue of
+jobs whose worker died (``jobs.runtime.lifeline``).
+"""
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from django.db import close_old_connections, connection
+
+from jobs.runtime.broker_recovery import flag_stale_waiting, recover_lost_broker_data
+from jobs.runtime.lifeline import reap_lost_jobs
+from jobs.runtime.stager import BATCH, publish_due_delayed, publish_flagged
+
+log = logging.getLogger(__name__)
+
+
+class Loop(threading.Thread):
+    """A daemon thread running ``step`` every ``interval`` seconds until stopped."""
+
+    def __init__(self, name: str, interval: float, step: Callable[[], object]):
+        super().__init__(name=name, daemon=True)
+        self.interval = interval
+        self.step = step
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.step()
+            except Exception:
+                log.exception("%s: step failed; retrying", self.name)
+                # A dropped database connection is the usual cause: start the next step on
+                # a fresh one rather than failing every step after it.
+                close_old_connections()
+                with contextlib.suppress(Exception):
+                    connection.close()
+            self.stopped.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class MaintenanceCycle:
+    """One tick publishes due work; every few seconds it also runs the slower sweeps."""
+
+    SWEEP_EVERY = 5.0
+
+    def __init__(self) -> None:
+        self._last_sweep = 0.0
+
+    def tick(self) -> None:
+        while publish_due_delayed() == BATCH:
+            pass
+        while publish_flagged() == BATCH:
+            pass
+        if time.monotonic() - self._last_sweep >= self.SWEEP_EVERY:
+            self._last_sweep = time.monotonic()
+            recover_lost_broker_data()
+            reap_lost_jobs()
+            flag_stale_waiting()

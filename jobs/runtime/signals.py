@@ -1,0 +1,53 @@
+"""What the platform adds to a Celery worker, connected to Celery's worker signals.
+
+Every worker process (the main process and each pool process) writes a heartbeat row; the
+main process also runs the maintenance cycle (``jobs.runtime.loops``), and marks a clean
+shutdown so that its silence is not reported as a worker down. Nothing here runs in web or
+beat processes: the receivers only fire inside a worker.
+"""
+
+import logging
+
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from django.conf import settings
+
+from jobs.ledger.workers import heartbeat_record, process_name, remember_clean_shutdown
+from jobs.runtime.loops import Loop, MaintenanceCycle
+
+log = logging.getLogger(__name__)
+_loops: list[Loop] = []
+
+
+def _start_heartbeat(role: str) -> None:
+    name = process_name()
+    loop = Loop(
+        "jobs-heartbeat",
+        settings.JOBS_HEARTBEAT_INTERVAL,
+        lambda: heartbeat_record(name, role),
+    )
+    loop.start()
+    _loops.append(loop)
+
+
+@worker_process_init.connect
+def on_pool_process_start(**kwargs: object) -> None:
+    _start_heartbeat("child")
+
+
+@worker_ready.connect
+def on_worker_ready(sender: object = None, **kwargs: object) -> None:
+    _start_heartbeat("main")
+    if settings.JOBS_DISPATCHER_IN_WORKER:
+        loop = Loop("jobs-maintenance", settings.JOBS_DISPATCH_INTERVAL, MaintenanceCycle().tick)
+        loop.start()
+        _loops.append(loop)
+
+
+@worker_shutdown.connect
+def on_worker_shutdown(**kwargs: object) -> None:
+    for loop in _loops:
+        loop.stop()
+    try:
+        remember_clean_shutdown(process_name())
+    except Exception:
+        log.warning("could not record the clean shutdown of this worker", exc_info=True)

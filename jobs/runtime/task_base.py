@@ -1,0 +1,289 @@
+"""The task API: ordinary Celery tasks whose every run is recorded in the ledger.
+
+@job_task(queue="default", priority="HIGH", max_attempts=5,
+          autoretry_for=(SMTPException,), backoff=exponential(1))
+def send_welcome(user_id): ...
+
+send_welcome.delay(42)                                  # row + message after commit
+send_welcome.apply_async((42,), countdown=3600, job_key="welcome-42")
+"""
+
+import json
+import logging
+import socket
+import traceback as tb
+from datetime import datetime
+
+from billiard.exceptions import WorkerLostError
+from celery import Task, shared_task
+from celery.exceptions import Ignore, TimeLimitExceeded
+from celery.worker.request import Request
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from jobs.ledger import attempts
+from jobs.ledger import backoff as backoff_policies
+from jobs.ledger.enqueue import JobSpec, job_enqueue
+from jobs.ledger.models import Job, JobStatus
+from jobs.ledger.priorities import Priority
+from jobs.ledger.workers import process_name, worker_name
+from jobs.runtime import rate_limits
+from jobs.runtime.result import LedgerResult
+
+log = logging.getLogger(__name__)
+
+
+class RetryRequested(Exception):
+    """Raised by ``LedgerTask.retry``: the ledger schedules the next attempt."""
+
+    def __init__(self, countdown: float | None, exc: BaseException | None):
+        super().__init__(str(exc) if exc else "retry requested")
+        self.countdown = countdown
+        self.exc = exc
+
+
+class LedgerRequest(Request):
+    """Runs in the worker's main process: notices when a pool process dies under a job."""
+
+    def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
+        exc = getattr(exc_info.exception, "exc", exc_info.exception)
+        lost = isinstance(exc, WorkerLostError | SystemExit | KeyboardInterrupt)
+        if lost and getattr(self.task, "ledger", False) and self.worker_pid:
+            try:
+                attempts.job_worker_lost(
+                    job_id=self.id,
+                    worker=worker_name(socket.gethostname(), self.worker_pid),
+                    reason=type(exc).__name__,
+                    poison_threshold=settings.JOBS_POISON_THRESHOLD,
+                )
+            except Exception:
+                log.exception("could not requeue job %s after its worker was lost", self.id)
+        return super().on_failure(exc_info, send_failed_event, return_ok)
+
+
+class LedgerTask(Task):
+    """Base class of every ``@job_task``. Plain Celery when ``ledger = False``."""
+
+    Request = LedgerRequest
+    ledger: bool = True
+    max_attempts: int = 1
+    retry_for: tuple[type[BaseException], ...] = ()
+    backoff: backoff_policies.Backoff = backoff_policies.exponential()
+    job_priority: int = int(Priority.NORMAL)
+    job_queue: str = "default"
+    atomic: bool = False
+
+    # --- enqueue side ---------------------------------------------------------------------
+    def apply_async(
+        self,
+        args=None,
+        kwargs=None,
+        task_id=None,
+        producer=None,
+        link=None,
+        link_error=None,
+        shadow=None,
+        **options,
+    ):
+        if not self.ledger:
+            return super().apply_async(
+                args,
+                kwargs,
+                task_id=task_id,
+                producer=producer,
+                link=link,
+                link_error=link_error,
+                shadow=shadow,
+                **options,
+            )
+        if link or link_error:
+            raise ValueError(
+                "callbacks (link/link_error, chains, chords) are not recorded in the ledger; "
+                "enqueue the next job from the task body, or use ledger=False"
+            )
+        eta = options.get("eta")
+        if isinstance(eta, str):
+            eta = datetime.fromisoformat(eta)
+        job, created = job_enqueue(
+            JobSpec(
+                task=self.name,
+                args=args or (),
+                kwargs=kwargs or {},
+                queue=options.get("queue"),
+                priority=options.get("priority"),
+                countdown=options.get("countdown"),
+                eta=eta,
+                job_key=options.get("job_key"),
+                max_attempts=options.get("max_attempts"),
+            ),
+            defaults=self,
+        )
+        return LedgerResult(str(job.id), job=job, created=created, app=self.app)
+
+    def retry(
+        self,
+        args=None,
+        kwargs=None,
+        exc=None,
+        throw=True,
+        eta=None,
+        countdown=None,
+        max_retries=None,
+        **options,
+    ):
+        if not self.ledger:
+            return super().retry(args, kwargs, exc, throw, eta, countdown, max_retries, **options)
+        if eta is not None and countdown is None:
+            countdown = max(0.0, (eta - timezone.now()).total_seconds())
+        raise RetryRequested(countdown, exc)
+
+    # --- worker side ----------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if not self.ledger or self.request.called_directly:
+            return super().__call__(*args, **kwargs)
+        job_id = self.request.id
+        wait = rate_limits.acquire(task=self.name, queue=self._queue_of_request(), job_id=job_id)
+        if wait:
+            attempts.job_defer(job_id=job_id, until=wait)
+            raise Ignore()
+        claim = attempts.job_claim(job_id=job_id, worker=process_name())
+        if claim is None:
+            # Redelivered, cancelled, finished, held by a live attempt, or paused: not ours.
+            attempts.job_put_back_if_paused(job_id=job_id)
+            raise Ignore()
+        self.request.ledger_claim = claim
+        try:
+            if self.atomic:
+                return self._run_atomically(claim, args, kwargs)
+            result = super().__call__(*args, **kwargs)
+        except Exception as exc:
+            self._after_error(claim, exc)
+            raise
+        attempts.job_complete(claim=claim, result=_jsonable(result))
+        return result
+
+    def _run_atomically(self, claim: attempts.Claim, args, kwargs):
+        """The task's database writes and the job's completion commit together, or neither
+        does: a crash in between undoes the effect, and an attempt that lost its claim (the
+        reaper requeued it) rolls its effect back. Exactly once for database effects."""
+        with transaction.atomic():
+            result = Task.__call__(self, *args, **kwargs)
+            if not attempts.job_complete(claim=claim, result=_jsonable(result)):
+                transaction.set_rollback(True)
+                log.warning(
+                    "job %s: attempt lost its claim; its effects were rolled back", claim.job_id
+                )
+        return result
+
+    def _queue_of_request(self) -> str:
+        info = self.request.delivery_info or {}
+        return info.get("routing_key") or self.job_queue
+
+    def _after_error(self, claim: attempts.Claim, exc: Exception) -> None:
+        requested = exc if isinstance(exc, RetryRequested) else None
+        cause: BaseException = requested.exc if requested and requested.exc else exc
+        error = f"{type(cause).__name__}: {cause}"
+        trace = "".join(tb.format_exception(cause))
+        retryable = requested is not None or isinstance(exc, self.retry_for)
+        if retryable and claim.attempts < claim.max_attempts:
+            delay = (
+                requested.countdown
+                if requested is not None and requested.countdown is not None
+                else self.backoff.seconds(claim.attempts)
+            )
+            attempts.job_schedule_retry(claim=claim, delay=delay, error=error, traceback=trace)
+            raise Ignore() from exc
+        attempts.job_fail(claim=claim, error=error, traceback=trace)
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """Called in the worker's main process when the hard time limit killed the run."""
+        if self.ledger and isinstance(exc, TimeLimitExceeded):
+            job = Job.objects.filter(id=task_id, status=JobStatus.ACTIVE).first()
+            if job is not None:
+                claim = attempts.Claim(str(job.id), job.attempts, job.max_attempts, job.worker)
+                error = f"TimeLimitExceeded: hard time limit ({exc}) exceeded"
+                if TimeLimitExceeded in self.retry_for and job.attempts < job.max_attempts:
+                    attempts.job_schedule_retry(
+                        claim=claim,
+                        delay=self.backoff.seconds(job.attempts),
+                        error=error,
+                        traceback="",
+                    )
+                else:
+                    attempts.job_fail(claim=claim, error=error, traceback="")
+        return super().on_failure(exc, task_id, args, kwargs, einfo)
+
+    def progress(self, percent: int, message: str = "") -> None:
+        """Report progress (0-100): stored on the ledger row and in Celery's task state."""
+        attempts.job_report_progress(job_id=self.request.id, percent=percent, message=message)
+        meta = {"progress": percent, "message": message}
+        try:
+            # Celery's task state meta (what Flower and AsyncResult.info show), and a live
+            # event for the /ws/jobs/ stream. Best effort: the ledger row is the record.
+            self.update_state(state="PROGRESS", meta=meta)
+            self.send_event("task-progress", **meta)
+        except Exception:
+            log.debug("progress not published to Celery", exc_info=True)
+
+
+def _jsonable(value):
+    """Results are small JSON; anything else is stored as its repr."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    try:
+        json.dumps(value, cls=DjangoJSONEncoder)
+        return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    except (TypeError, ValueError):
+        return {"repr": repr(value)[:2000]}
+
+
+def job_task(
+    *args,
+    queue: str = "default",
+    priority: Priority | int | str = Priority.NORMAL,
+    max_attempts: int = 1,
+    backoff=None,
+    autoretry_for=(),
+    time_limit=None,
+    soft_time_limit=None,
+    rate_limit: str | None = None,
+    ledger: bool = True,
+    **options,
+):
+    """Declare a task. Celery's options pass through; these are the platform's own:
+
+    queue, priority (CRITICAL..BATCH or 1..5), max_attempts, backoff (exponential(),
+    fixed(), custom()), autoretry_for (only these exceptions are retried), rate_limit
+    ("100/s": global across all workers, unlike Celery's per-worker limit), ledger, and
+    atomic=True: the task's database writes commit in one transaction with the job's
+    completion (exactly once for database effects; keep slow I/O out of such tasks).
+    """
+    if not ledger:
+        options.setdefault("autoretry_for", autoretry_for)
+        options.setdefault("rate_limit", rate_limit)
+    task_options = dict(
+        base=LedgerTask,
+        job_queue=queue,
+        job_priority=int(Priority.parse(priority)),
+        max_attempts=max_attempts,
+        retry_for=tuple(autoretry_for),
+        backoff=backoff_policies.parse(backoff),
+        time_limit=time_limit,
+        soft_time_limit=soft_time_limit,
+        ledger=ledger,
+        ignore_result=ledger,
+        **options,
+    )
+    decorator = shared_task(**task_options)
+
+    def register(fun):
+        task = decorator(fun)
+        if ledger and rate_limit:
+            rate_limits.declare_task_limit(task.name, rate_limit)
+        return task
+
+    if len(args) == 1 and callable(args[0]):
+        return register(args[0])
+    return register

@@ -1,0 +1,107 @@
+"""Operating the schedules: summary, start/stop, run now, missed runs."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from celery import current_app
+from django.conf import settings
+from django_celery_beat.models import PeriodicTask
+
+from jobs.runtime.registry import registered_tasks
+from jobs.scheduling.models import ScheduleFire
+from jobs.scheduling.scheduler import cron_spec_of, crontab_expression
+
+PLATFORM_TASKS_PREFIX = "celery."
+
+
+class ScheduleNotFound(Exception):
+    pass
+
+
+def _get(name: str) -> PeriodicTask:
+    task = PeriodicTask.objects.select_related("crontab", "interval").filter(name=name).first()
+    if task is None:
+        raise ScheduleNotFound(name)
+    return task
+
+
+def _next_run(task: PeriodicTask, now: datetime) -> datetime | None:
+    if not task.enabled:
+        return None
+    spec = cron_spec_of(task)
+    if spec is not None:
+        fires = spec.next_fires(now, 1)
+        return fires[0] if fires else None
+    if task.interval_id:
+        every = task.interval.schedule.run_every
+        last = task.last_run_at or now
+        return max(last + every, now)
+    return None
+
+
+def schedule_missed(task: PeriodicTask, now: datetime) -> datetime | None:
+    """The latest slot that should have fired (grace period passed) but did not."""
+    spec = cron_spec_of(task)
+    if spec is None or not task.enabled:
+        return None
+    grace = timedelta(seconds=settings.JOBS_SCHEDULE_MISS_GRACE)
+    slot = spec.latest_fire(now - grace)
+    enabled_since = task.date_changed or now
+    if slot is None or slot < enabled_since:
+        return None
+    fired = ScheduleFire.objects.filter(schedule=task.name, slot=slot).exists()
+    return None if fired else slot
+
+
+def schedule_status(task: PeriodicTask, now: datetime) -> dict:
+    spec = cron_spec_of(task)
+    next_run = _next_run(task, now)
+    missed = schedule_missed(task, now)
+    return {
+        "name": task.name,
+        "task": task.task,
+        "enabled": task.enabled,
+        "running": task.enabled,
+        "cron": crontab_expression(task.crontab) if task.crontab_id else None,
+        "interval_seconds": (
+            task.interval.schedule.run_every.total_seconds() if task.interval_id else None
+        ),
+        "timezone": str(task.crontab.timezone) if task.crontab_id else "UTC",
+        "description": spec.describe() if spec else str(task.interval or task.clocked or ""),
+        "queue": task.queue,
+        "last_run": task.last_run_at.isoformat() if task.last_run_at else None,
+        "next_run": next_run.isoformat() if next_run else None,
+        "total_run_count": task.total_run_count,
+        "missed_slot": missed.isoformat() if missed else None,
+    }
+
+
+def scheduler_summary(*, now: datetime | None = None) -> dict:
+    """The scheduler summary (getSchedulerSummary): {total, running, stopped, jobs: [...]}."""
+    now = now or datetime.now(UTC)
+    tasks = PeriodicTask.objects.select_related("crontab", "interval", "clocked").order_by("name")
+    jobs = [schedule_status(t, now) for t in tasks if not t.task.startswith(PLATFORM_TASKS_PREFIX)]
+    running = sum(1 for j in jobs if j["running"])
+    return {"total": len(jobs), "running": running, "stopped": len(jobs) - running, "jobs": jobs}
+
+
+def schedule_set_enabled(*, name: str, enabled: bool) -> dict:
+    """Start or stop a schedule; beat picks the change up without a restart."""
+    task = _get(name)
+    task.enabled = enabled
+    task.save()  # bumps PeriodicTasks.changed, which beat polls
+    return schedule_status(task, datetime.now(UTC))
+
+
+def schedule_run_now(*, name: str):
+    """Enqueue the schedule's task once, now, with its arguments and queue."""
+    task = _get(name)
+    args = json.loads(task.args or "[]")
+    kwargs = json.loads(task.kwargs or "{}")
+    options = {"queue": task.queue} if task.queue else {}
+    if task.priority is not None:
+        options["priority"] = task.priority
+    registered = registered_tasks().get(task.task)
+    if registered is not None:
+        return registered.apply_async(args, kwargs, **options)
+    return current_app.send_task(task.task, args, kwargs, **options)
