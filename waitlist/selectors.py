@@ -6,7 +6,6 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from waitlist.models import (
-    AuditLog,
     EntryStatus,
     Hold,
     HoldStatus,
@@ -117,9 +116,3 @@ def slots_waiting_for_candidates(
     if slot_id:
         slots = slots.filter(pk=slot_id)
     return slots.order_by("starts_at", "id")
-
-
-def audit_for_object(*, object_type: str, object_id: int) -> QuerySet[AuditLog]:
-    return AuditLog.objects.filter(object_type=object_type, object_id=object_id).order_by(
-        "created_at", "id"
-    )

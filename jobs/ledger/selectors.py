@@ -8,8 +8,8 @@ Everything here must answer quickly with millions of ledger rows:
 - Processing times (average, p95) and last-hour outcomes come from the jobs that finished
   in the last hour, found through the ``job_finished_at`` index (and capped at
   ``DURATION_SAMPLE`` rows, the most recent ones, so a very busy hour stays cheap).
-- Lists are "newest first" slices of one status, served by ``job_status_created`` /
-  ``job_queue_status_created``.
+- Lists are "newest first" slices of one (queue, status) pair, served by the
+  ``job_queue_status_created`` index.
 """
 
 import logging

@@ -6,7 +6,7 @@ After the first sync Django admin is the source of truth: a later sync creates s
 that are missing but never overwrites an operator's edits (crontab, timezone, enabled).
 
     # waitlist/schedules.py
-    from jobs.scheduling.declarations import Schedule
+    from jobs import Schedule
 
     SCHEDULES = [
         Schedule(name="waitlist.expired-holds", task="waitlist.process_expired_holds",
@@ -90,33 +90,3 @@ def schedules_sync(*, schedules: list[Schedule] | None = None) -> dict[str, list
 
 def _priority(value) -> int:
     return int(Priority.parse(value))
-
-
-# The platform's own periodic jobs. The dispatcher and reaper also run continuously in every
-# worker; the sweep here is their backstop when no worker-embedded dispatcher is enabled.
-SCHEDULES = [
-    Schedule(
-        name="jobs.maintenance-sweep",
-        task="jobs.maintenance_sweep",
-        cron="* * * * *",
-        queue="jobs.maintenance",
-        priority="HIGH",
-        description="Publish due/unpublished jobs, reap jobs of dead workers",
-    ),
-    Schedule(
-        name="jobs.retention",
-        task="jobs.apply_retention",
-        cron="0 3 * * *",
-        queue="jobs.maintenance",
-        priority="LOW",
-        description="Remove finished jobs and Celery results past their retention",
-    ),
-    Schedule(
-        name="jobs.alerts",
-        task="jobs.evaluate_alerts",
-        cron="* * * * *",
-        queue="jobs.maintenance",
-        priority="HIGH",
-        description="Evaluate the alert rules and mail the admins about new alerts",
-    ),
-]

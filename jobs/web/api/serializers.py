@@ -13,7 +13,6 @@ from jobs.ledger.priorities import Priority
 from jobs.ledger.queues import known_queues
 from jobs.ledger.retention import CLEANABLE
 from jobs.ledger.selectors import LIST_STATUSES
-from jobs.observability.models import Alert
 from jobs.runtime.registry import registered_tasks
 from jobs.runtime.task_base import LedgerTask
 
@@ -123,27 +122,6 @@ class ActivitySummarySerializer(serializers.Serializer):
 
 class QueueDetailSerializer(QueueMetricsSerializer):
     rateLimit = serializers.DictField(allow_null=True)  # noqa: N815
-
-
-class AlertSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Alert
-        fields = [
-            "id",
-            "rule",
-            "subject",
-            "message",
-            "details",
-            "opened_at",
-            "last_seen_at",
-            "resolved_at",
-            "notified_at",
-        ]
-
-
-class HealthSectionSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    issues = serializers.ListField(child=serializers.CharField())
 
 
 class HealthSerializer(serializers.Serializer):
