@@ -9,5 +9,8 @@ class JobsConfig(AppConfig):
         # The worker signal receivers (heartbeats, the maintenance loop, the clean-shutdown
         # marker) connect on import; the admin registers its pages on import (it lives in
         # the web layer, so Django's autodiscovery of ``jobs.admin`` would not find it).
+        from jobs.conf import jobs_settings
         from jobs.runtime import signals  # noqa: F401
         from jobs.web import admin  # noqa: F401
+
+        jobs_settings()  # a JOBS_* setting of the wrong type stops the start here

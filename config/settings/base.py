@@ -293,7 +293,7 @@ JOBS_HEARTBEAT_TIMEOUT = env.float("JOBS_HEARTBEAT_TIMEOUT", default=20.0)
 JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=30.0)
 JOBS_POISON_THRESHOLD = env.int("JOBS_POISON_THRESHOLD", default=3)
 JOBS_DISPATCHER_IN_WORKER = env.bool("JOBS_DISPATCHER_IN_WORKER", default=True)
-# Per-status retention of finished jobs (seed 003 removeOnComplete {age, count}): age in
+# Per-status retention of finished jobs (BullMQ's removeOnComplete {age, count}): age in
 # seconds, count = newest jobs kept per queue. Applied by the jobs.apply_retention schedule.
 JOBS_RETENTION = {
     "completed": {
@@ -331,22 +331,8 @@ def check_visibility_timeout(hard_time_limits: list[float]) -> None:
 check_visibility_timeout([])
 
 # --- tickets --------------------------------------------------------------------------------
-# Seat locks hold a seat while its user decides; a booking turns them into a reservation that
-# lapses unless paid. Ticket generation retries with increasing delays (base, 2x, 4x, ...).
-TICKETS_MAX_SEATS_PER_USER = env.int("TICKETS_MAX_SEATS_PER_USER", default=6)
-TICKETS_LOCK_TTL_SECONDS = env.int("TICKETS_LOCK_TTL_SECONDS", default=600)
-TICKETS_RESERVATION_TTL_SECONDS = env.int("TICKETS_RESERVATION_TTL_SECONDS", default=900)
-TICKETS_SWEEP_BATCH_SIZE = env.int("TICKETS_SWEEP_BATCH_SIZE", default=500)
-TICKETS_SWEEP_MAX_BATCHES = env.int("TICKETS_SWEEP_MAX_BATCHES", default=20)
-TICKETS_GENERATION_MAX_ATTEMPTS = env.int("TICKETS_GENERATION_MAX_ATTEMPTS", default=5)
-TICKETS_GENERATION_RETRY_DELAY_SECONDS = env.int(
-    "TICKETS_GENERATION_RETRY_DELAY_SECONDS", default=180
-)
-TICKETS_GENERATION_LEASE_SECONDS = env.int("TICKETS_GENERATION_LEASE_SECONDS", default=600)
-TICKETS_STUCK_AFTER_SECONDS = env.int("TICKETS_STUCK_AFTER_SECONDS", default=1800)
-for _name in [n for n in dir() if n.startswith("TICKETS_")]:
-    if vars()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be a whole number of at least 1")
+# TICKETS_* (seat lock and reservation lifetimes, sweep batches, ticket generation retries)
+# are read from the environment by tickets/conf.py, which holds their defaults.
 
 # --- waitlist -------------------------------------------------------------------------------
 # Notifications and audit logs older than this are removed by the daily waitlist.cleanup job.
@@ -366,20 +352,14 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].setdefault("jobs_admin", JOBS_API_THROT
 # Prometheus /metrics: these client addresses (or networks) need no credentials; anyone
 # else needs a staff account (basic auth, JWT or session).
 JOBS_METRICS_ALLOWED_IPS = env.list("JOBS_METRICS_ALLOWED_IPS", default=["127.0.0.1"])
-# Alert rules (seed 004), evaluated every minute by the jobs.alerts schedule.
+# Alert rules, evaluated every minute by the jobs.alerts schedule.
 JOBS_ALERT_FAILURE_RATE = env.float("JOBS_ALERT_FAILURE_RATE", default=10.0)  # percent
 JOBS_ALERT_MIN_SAMPLE = env.int("JOBS_ALERT_MIN_SAMPLE", default=20)
 JOBS_ALERT_WAITING_THRESHOLD = env.int("JOBS_ALERT_WAITING_THRESHOLD", default=1000)
 JOBS_ALERT_SLOW_FACTOR = env.float("JOBS_ALERT_SLOW_FACTOR", default=2.0)
 JOBS_ALERT_WORKER_DOWN_WINDOW = env.int("JOBS_ALERT_WORKER_DOWN_WINDOW_SECONDS", default=3600)
-# No environment variable sets these; their values are jobs/conf.py's defaults. They stay
-# only until jobs reads every JOBS_* setting through jobs.conf.jobs_settings().
-JOBS_ALERT_SLOW_MIN_SAMPLE = 10
-JOBS_ALERT_BASELINE_CACHE_SECONDS = 600
-JOBS_HEALTH_CACHE_SECONDS = 5
-# WebSocket job stream: how often jobs seen running are re-read (retries and cancellations
-# send no Celery event).
-JOBS_WS_POLL_INTERVAL = 0.5
+# Every other JOBS_* setting (sample sizes, caches, the WebSocket poll) takes its default
+# from jobs/conf.py, which documents them all.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
         "JobStatusEnum": "jobs.ledger.models.JobStatus",

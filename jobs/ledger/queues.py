@@ -4,10 +4,10 @@ A paused queue's jobs stay ``waiting``; the row named ``"*"`` pauses every queue
 paused set is read here only, by the claim's SQL, the publisher and the metrics alike.
 """
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.conf import jobs_settings
 from jobs.errors import InvalidInput
 from jobs.ledger.models import Job, JobStatus, QueueState
 
@@ -36,7 +36,7 @@ def queue_resume(*, queue: str) -> int:
 
 def queue_names() -> list[str]:
     """Declared queues, in settings order."""
-    return list(settings.JOBS_QUEUES)
+    return list(jobs_settings().queues)
 
 
 def paused_queues() -> set[str]:

@@ -4,11 +4,11 @@ batches (short transactions, so the ledger is never locked for long)."""
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_celery_results.models import GroupResult, TaskResult
 
+from jobs.conf import jobs_settings
 from jobs.errors import InvalidInput
 from jobs.ledger.models import FINISHED_STATUSES, Job, JobStatus
 
@@ -61,18 +61,19 @@ def _keep_last(status: str, queue: str, count: int) -> int:
 
 
 def apply_retention() -> dict[str, int]:
-    """Apply settings.JOBS_RETENTION ({status: {"age": seconds, "count": n}}) to every
-    queue, and trim django-celery-results to JOBS_RESULTS_RETENTION seconds."""
+    """Apply JOBS_RETENTION ({status: {"age": seconds, "count": n}}) to every queue, and
+    trim django-celery-results to JOBS_RESULTS_RETENTION seconds."""
     removed: dict[str, int] = {}
     queues = list(Job.objects.values_list("queue", flat=True).distinct())
-    for status, policy in settings.JOBS_RETENTION.items():
+    for status, policy in jobs_settings().retention.items():
         total = 0
-        if policy.get("age") is not None:
-            total += job_clean(queue=None, grace_ms=int(policy["age"] * 1000), status=status)
-        if policy.get("count") is not None:
-            total += sum(_keep_last(status, queue, int(policy["count"])) for queue in queues)
+        age, count = policy.get("age"), policy.get("count")
+        if age is not None:
+            total += job_clean(queue=None, grace_ms=int(age * 1000), status=status)
+        if count is not None:
+            total += sum(_keep_last(status, queue, int(count)) for queue in queues)
         removed[status] = total
-    cutoff = timezone.now() - timedelta(seconds=settings.JOBS_RESULTS_RETENTION)
+    cutoff = timezone.now() - timedelta(seconds=jobs_settings().results_retention)
     removed["celery_results"] = _delete_in_batches(
         TaskResult.objects.filter(date_done__lt=cutoff).order_by("date_done"), None
     ) + _delete_in_batches(

@@ -8,11 +8,11 @@ import os
 import socket
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from jobs.conf import jobs_settings
 from jobs.ledger.models import WorkerProcess
 
 # Set in the cache by a worker that shuts down cleanly (deploy, scale-down), so that its
@@ -55,7 +55,7 @@ def heartbeat_record(name: str, role: str) -> None:
 
 def heartbeat_cutoff(now: datetime | None = None) -> datetime:
     """A process whose last heartbeat is older than this is presumed dead."""
-    return (now or timezone.now()) - timedelta(seconds=settings.JOBS_HEARTBEAT_TIMEOUT)
+    return (now or timezone.now()) - timedelta(seconds=jobs_settings().heartbeat_timeout)
 
 
 def live_workers(*, role: str | None = None, now: datetime | None = None) -> QuerySet:
@@ -72,13 +72,13 @@ def remember_clean_shutdown(name: str) -> None:
     cache.set(
         STOPPED_WORKER_KEY.format(name=name),
         True,
-        settings.JOBS_ALERT_WORKER_DOWN_WINDOW + settings.JOBS_HEARTBEAT_TIMEOUT,
+        jobs_settings().alert_worker_down_window + jobs_settings().heartbeat_timeout,
     )
 
 
 def down_workers(now: datetime) -> list[WorkerProcess]:
     """Main processes whose heartbeats stopped recently without a clean shutdown."""
-    window = timedelta(seconds=settings.JOBS_ALERT_WORKER_DOWN_WINDOW)
+    window = timedelta(seconds=jobs_settings().alert_worker_down_window)
     silent = WorkerProcess.objects.filter(
         role="main", last_seen__lt=heartbeat_cutoff(now), last_seen__gte=now - window
     ).order_by("name")

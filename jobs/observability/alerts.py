@@ -22,13 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from jobs.conf import jobs_settings
 from jobs.ledger import selectors
 from jobs.ledger.models import JobStatus
 from jobs.ledger.workers import down_workers
@@ -74,7 +74,7 @@ class Observations:
 
 # --- the rules ---------------------------------------------------------------------------
 def rule_failure_rate(obs: Observations) -> list[Condition]:
-    threshold = settings.JOBS_ALERT_FAILURE_RATE
+    threshold = jobs_settings().alert_failure_rate
     found = []
     for queue, stats in obs.last_hour.items():
         rate = stats.failure_rate
@@ -92,7 +92,7 @@ def rule_failure_rate(obs: Observations) -> list[Condition]:
 
 
 def rule_queue_backlog(obs: Observations) -> list[Condition]:
-    threshold = settings.JOBS_ALERT_WAITING_THRESHOLD
+    threshold = jobs_settings().alert_waiting_threshold
     return [
         Condition(
             AlertRule.QUEUE_BACKLOG,
@@ -114,19 +114,19 @@ def processing_baseline(now: datetime) -> dict[str, float]:
     stats = selectors.finished_window_stats(
         since=now - timedelta(hours=25), until=now - selectors.WINDOW
     )
-    minimum = settings.JOBS_ALERT_SLOW_MIN_SAMPLE
+    minimum = jobs_settings().alert_slow_min_sample
     baseline = {
         queue: s.avg_ms
         for queue, s in stats.items()
         if s.avg_ms is not None and s.completed >= minimum
     }
-    cache.set(BASELINE_CACHE_KEY, baseline, settings.JOBS_ALERT_BASELINE_CACHE_SECONDS)
+    cache.set(BASELINE_CACHE_KEY, baseline, jobs_settings().alert_baseline_cache_seconds)
     return baseline
 
 
 def rule_slow_processing(obs: Observations) -> list[Condition]:
-    factor = settings.JOBS_ALERT_SLOW_FACTOR
-    minimum = settings.JOBS_ALERT_SLOW_MIN_SAMPLE
+    factor = jobs_settings().alert_slow_factor
+    minimum = jobs_settings().alert_slow_min_sample
     baseline = processing_baseline(obs.now)
     found = []
     for queue, stats in obs.last_hour.items():

@@ -4,10 +4,10 @@ is the operator's.)"""
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from jobs.conf import jobs_settings
 from jobs.ledger import selectors
 from jobs.ledger.models import JobStatus
 from jobs.ledger.queues import is_paused, paused_queues
@@ -80,7 +80,7 @@ def workers_health(now: datetime) -> dict:
         "down": [w.name for w in down],
         "issues": issues,
     }
-    cache.set(WORKERS_CACHE_KEY, answer, settings.JOBS_HEALTH_CACHE_SECONDS)
+    cache.set(WORKERS_CACHE_KEY, answer, jobs_settings().health_cache_seconds)
     return answer
 
 

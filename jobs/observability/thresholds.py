@@ -1,8 +1,7 @@
 """When a queue counts as unhealthy: the thresholds the health answer and the alert rules
 share, so the two never disagree about the same queue."""
 
-from django.conf import settings
-
+from jobs.conf import jobs_settings
 from jobs.ledger.selectors import WindowStats
 
 
@@ -12,12 +11,12 @@ def failure_rate_exceeded(stats: WindowStats | None) -> bool:
     jobs is not an alert)."""
     return (
         stats is not None
-        and stats.finished >= settings.JOBS_ALERT_MIN_SAMPLE
+        and stats.finished >= jobs_settings().alert_min_sample
         and stats.failure_rate is not None
-        and stats.failure_rate > settings.JOBS_ALERT_FAILURE_RATE
+        and stats.failure_rate > jobs_settings().alert_failure_rate
     )
 
 
 def backlog_exceeded(waiting: int) -> bool:
     """More than JOBS_ALERT_WAITING_THRESHOLD jobs wait on the queue."""
-    return waiting > settings.JOBS_ALERT_WAITING_THRESHOLD
+    return waiting > jobs_settings().alert_waiting_threshold

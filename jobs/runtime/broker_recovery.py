@@ -10,9 +10,9 @@ import logging
 import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
 
+from jobs.conf import jobs_settings
 from jobs.ledger import broker
 from jobs.ledger.models import Job, JobStatus
 
@@ -39,7 +39,7 @@ def flag_stale_waiting(now=None) -> int:
     publish, a message stuck in a dead worker's unacked set): a waiting job published long
     ago whose queue has nothing left in Redis is published again."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.JOBS_REPUBLISH_AFTER)
+    cutoff = now - timedelta(seconds=jobs_settings().republish_after)
     stale = Job.objects.filter(
         status=JobStatus.WAITING, needs_publish=False, published_at__lt=cutoff
     )

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from jobs.conf import jobs_settings
 from jobs.ledger import attempts
 from jobs.ledger.models import Job, JobStatus
 from jobs.ledger.workers import live_workers
@@ -24,7 +25,7 @@ def reap_lost_jobs(now=None) -> dict[str, int]:
     """Active jobs whose process has no heartbeat, or whose hard time limit passed long
     ago, go back to waiting; a job that keeps killing its worker is failed (poison)."""
     now = now or timezone.now()
-    timeout = timedelta(seconds=settings.JOBS_HEARTBEAT_TIMEOUT)
+    timeout = timedelta(seconds=jobs_settings().heartbeat_timeout)
     live = set(live_workers(now=now).values_list("name", flat=True))
     candidates = Job.objects.filter(
         status=JobStatus.ACTIVE, started_at__lt=now - timeout
@@ -40,7 +41,7 @@ def reap_lost_jobs(now=None) -> dict[str, int]:
             job_id=str(job_id),
             worker=worker,
             reason="hard time limit long passed" if overdue else "no heartbeat",
-            poison_threshold=settings.JOBS_POISON_THRESHOLD,
+            poison_threshold=jobs_settings().poison_threshold,
         )
         if status == JobStatus.WAITING:
             outcome["requeued"] += 1

@@ -9,8 +9,8 @@ beat processes: the receivers only fire inside a worker.
 import logging
 
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
-from django.conf import settings
 
+from jobs.conf import jobs_settings
 from jobs.ledger.workers import heartbeat_record, process_name, remember_clean_shutdown
 from jobs.runtime.loops import Loop, MaintenanceCycle
 
@@ -22,7 +22,7 @@ def _start_heartbeat(role: str) -> None:
     name = process_name()
     loop = Loop(
         "jobs-heartbeat",
-        settings.JOBS_HEARTBEAT_INTERVAL,
+        jobs_settings().heartbeat_interval,
         lambda: heartbeat_record(name, role),
     )
     loop.start()
@@ -37,8 +37,8 @@ def on_pool_process_start(**kwargs: object) -> None:
 @worker_ready.connect
 def on_worker_ready(sender: object = None, **kwargs: object) -> None:
     _start_heartbeat("main")
-    if settings.JOBS_DISPATCHER_IN_WORKER:
-        loop = Loop("jobs-maintenance", settings.JOBS_DISPATCH_INTERVAL, MaintenanceCycle().tick)
+    if jobs_settings().dispatcher_in_worker:
+        loop = Loop("jobs-maintenance", jobs_settings().dispatch_interval, MaintenanceCycle().tick)
         loop.start()
         _loops.append(loop)
 

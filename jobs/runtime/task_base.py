@@ -18,11 +18,11 @@ from billiard.exceptions import WorkerLostError
 from celery import Task, shared_task
 from celery.exceptions import Ignore, TimeLimitExceeded
 from celery.worker.request import Request
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from jobs.conf import jobs_settings
 from jobs.ledger import attempts
 from jobs.ledger import backoff as backoff_policies
 from jobs.ledger.enqueue import JobSpec, job_enqueue
@@ -56,7 +56,7 @@ class LedgerRequest(Request):
                     job_id=self.id,
                     worker=worker_name(socket.gethostname(), self.worker_pid),
                     reason=type(exc).__name__,
-                    poison_threshold=settings.JOBS_POISON_THRESHOLD,
+                    poison_threshold=jobs_settings().poison_threshold,
                 )
             except Exception:
                 log.exception("could not requeue job %s after its worker was lost", self.id)

@@ -4,9 +4,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from celery import current_app
-from django.conf import settings
 from django_celery_beat.models import PeriodicTask
 
+from jobs.conf import jobs_settings
 from jobs.runtime.registry import registered_tasks
 from jobs.scheduling.models import ScheduleFire
 from jobs.scheduling.scheduler import cron_spec_of, crontab_expression
@@ -44,7 +44,7 @@ def schedule_missed(task: PeriodicTask, now: datetime) -> datetime | None:
     spec = cron_spec_of(task)
     if spec is None or not task.enabled:
         return None
-    grace = timedelta(seconds=settings.JOBS_SCHEDULE_MISS_GRACE)
+    grace = timedelta(seconds=jobs_settings().schedule_miss_grace)
     slot = spec.latest_fire(now - grace)
     enabled_since = task.date_changed or now
     if slot is None or slot < enabled_since:

@@ -10,13 +10,13 @@ import binascii
 import ipaddress
 import logging
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CollectorRegistry
 
+from jobs.conf import jobs_settings
 from jobs.observability.prometheus import LedgerCollector
 from jobs.web.auth import user_from_jwt
 
@@ -29,7 +29,7 @@ def _client_allowed(request: HttpRequest) -> bool:
         client = ipaddress.ip_address(address)
     except ValueError:
         return False
-    for entry in settings.JOBS_METRICS_ALLOWED_IPS:
+    for entry in jobs_settings().metrics_allowed_ips:
         try:
             if client in ipaddress.ip_network(entry.strip(), strict=False):
                 return True

@@ -1,6 +1,5 @@
 """Who may use the job administration API, and how often."""
 
-from django.conf import settings
 from rest_framework.permissions import IsAdminUser
 from rest_framework.settings import api_settings
 from rest_framework.throttling import (
@@ -8,6 +7,8 @@ from rest_framework.throttling import (
     SimpleRateThrottle,
     UserRateThrottle,
 )
+
+from jobs.conf import jobs_settings
 
 
 class IsStaff(IsAdminUser):
@@ -26,8 +27,8 @@ class JobsAdminThrottle(SimpleRateThrottle):
     scope = "jobs_admin"
 
     def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or getattr(
-            settings, "JOBS_API_THROTTLE_RATE", "600/minute"
+        return (
+            api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or jobs_settings().api_throttle_rate
         )
 
     def get_cache_key(self, request, view):

@@ -25,8 +25,8 @@ from celery import current_app
 from celery.events import EventReceiver
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.conf import settings
 
+from jobs.conf import jobs_settings
 from jobs.ledger.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ class EventRelay:
 
     async def _poll(self) -> None:
         while True:
-            await asyncio.sleep(settings.JOBS_WS_POLL_INTERVAL)
+            await asyncio.sleep(jobs_settings().ws_poll_interval)
             for job_id in [j for j in self.watching if not self.wanted(j)]:
                 del self.watching[job_id]
             if not self.watching:
