@@ -1,10 +1,16 @@
-"""Fixtures shared by every test: real Celery worker processes against the test database."""
+"""Fixtures every suite shares: real Celery worker processes against the test database, an
+empty Redis database per test, and the mail the test process and the workers send.
+
+One fixtures module per scope: this one for every suite; ``jobs/tests/conftest.py`` for the
+platform's tests; ``waitlist/tests/conftest.py`` and ``tickets/tests/conftest.py`` for the
+products'. Plain helpers (no fixtures) live in ``tests/support/``.
+"""
 
 import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.workers"]
+from tests.support.processes import ALL_QUEUES, WorkerMailbox, WorkerProcess, worker_env
 
 
 @pytest.fixture(autouse=True)
@@ -16,10 +22,44 @@ def _fresh_redis():
     yield
 
 
+# --- mail ------------------------------------------------------------------------------------
 @pytest.fixture
 def mailoutbox_cleared(mailoutbox):
     mailoutbox.clear()
     return mailoutbox
+
+
+@pytest.fixture
+def worker_mailbox(tmp_path) -> WorkerMailbox:
+    """Mail sent by the worker processes of ``start_worker`` (Django's file email backend)."""
+    return WorkerMailbox(tmp_path / "worker-mail")
+
+
+# --- real Celery workers -----------------------------------------------------------------------
+@pytest.fixture
+def start_worker(transactional_db, worker_mailbox):
+    """Factory: start_worker(name="w1", queues=[...], concurrency=2) -> ready WorkerProcess.
+
+    Mail the workers send lands in ``worker_mailbox``. Every worker started is killed at the
+    end of the test.
+    """
+    started: list[WorkerProcess] = []
+
+    def start(name: str = "w1", queues: list[str] | None = None, wait: bool = True, **kwargs):
+        kwargs.setdefault("env", worker_env(EMAIL_URL=f"filemail:///{worker_mailbox.directory}"))
+        worker = WorkerProcess(name, queues or ALL_QUEUES, **kwargs)
+        started.append(worker)
+        return worker.wait_ready() if wait else worker
+
+    yield start
+    for worker in started:
+        worker.kill()
+
+
+@pytest.fixture
+def worker(start_worker):
+    """A ready worker for all queues with two pool processes."""
+    return start_worker()
 
 
 def pytest_report_header(config):

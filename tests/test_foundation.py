@@ -26,7 +26,7 @@ from kombu import Connection
 
 from jobs.models import Job
 from jobs.tasks import echo
-from tests.fixtures.workers import ROOT, worker_env
+from tests.support.processes import ROOT, worker_env
 
 SETTINGS_DIR = ROOT / "config" / "settings"
 

@@ -9,9 +9,9 @@ the one window where that could happen (a crash after the effect was written, be
 ledger says completed); atomic tasks commit both together, so it cannot.
 
 Already covered elsewhere and not repeated: one job surviving a SIGKILL, Redis down at commit
-for one job, a poison job failing after 3 crashes (tests/test_jobs_core.py); two beat
-processes with an interval schedule (tests/test_scheduling.py); parallel seat locks
-(tickets/tests/test_concurrency.py) and parallel cascades for one slot
+for one job, a poison job failing after 3 crashes (jobs/tests/runtime/test_jobs_core.py); two
+beat processes with an interval schedule (jobs/tests/scheduling/test_scheduling.py); parallel
+seat locks (tickets/tests/test_concurrency.py) and parallel cascades for one slot
 (waitlist/tests/test_constraints.py, waitlist/tests/test_integration.py).
 
 Run alone with ``make test ARGS="-m faults"``.
@@ -29,8 +29,8 @@ from django.db.models import Count
 
 from jobs import JobSpec, enqueue_many
 from jobs.models import Job, JobStatus
-from tests.fixtures.workers import worker_env
 from tests.support.figures import record_figures
+from tests.support.processes import worker_env
 from tests.support.waiting import wait_for
 from tests.testapp.models import SideEffect
 from tests.testapp.tasks import record
@@ -230,7 +230,7 @@ def test_sigterm_finishes_the_jobs_in_flight_and_none_runs_again(start_worker):
 @pytest.fixture
 def private_redis(tmp_path):
     """A redis-server of this test's own (worker and test process both use it)."""
-    from tests.private_redis import PrivateRedis
+    from tests.support.private_redis import PrivateRedis
 
     server = PrivateRedis(tmp_path / "redis").start()
     yield server
@@ -241,7 +241,7 @@ def private_redis(tmp_path):
 def test_500_jobs_committed_while_redis_is_down_all_run_once_after_it_restarts_empty(
     start_worker, private_redis
 ):
-    from tests.private_redis import broker_at
+    from tests.support.private_redis import broker_at
 
     start_worker(queues=["default"], concurrency=2, env=worker_env(REDIS_URL=private_redis.url))
     with broker_at(private_redis.url):
@@ -279,7 +279,7 @@ def test_500_jobs_committed_while_redis_is_down_all_run_once_after_it_restarts_e
 def test_idle_workers_reconnect_after_a_redis_restart_and_the_next_job_runs_within_30s(
     start_worker, private_redis
 ):
-    from tests.private_redis import broker_at
+    from tests.support.private_redis import broker_at
 
     worker = start_worker(concurrency=2, env=worker_env(REDIS_URL=private_redis.url))
     with broker_at(private_redis.url):
@@ -358,7 +358,7 @@ def test_two_beat_processes_for_3_minutes_fire_every_cron_slot_exactly_once(star
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     from jobs.models import ScheduleFire
-    from tests.test_scheduling import start_beat
+    from tests.support.processes import start_beat
 
     # Given two cron schedules and two beat processes started by mistake
     crons = {"rel-every-minute": "*", "rel-every-2-minutes": "*/2"}

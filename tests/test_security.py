@@ -2,7 +2,7 @@
 
 What already lives elsewhere and is only referenced here (not repeated):
 
-- jobs API: 401/403 per endpoint and a junk-input sweep, tests/test_api_jobs.py (security);
+- jobs API: 401/403 per endpoint and a junk-input sweep, jobs/tests/web/test_api.py (security);
 - waitlist: 404 for each object of another tenant through every endpoint and lists without
   foreign objects, waitlist/tests/test_api.py; signed links (tampered, expired, used,
   cross-tenant, wrong purpose, unknown tenant, rate limited), waitlist/tests/test_links.py;
@@ -262,7 +262,7 @@ BODY_OF_ROUTE = {
     "slot-list": {"title": "Smuggled slot"},
     "entry-list": {"name": "Mallory", "email": "mallory@example.test"},
 }
-# Job routes name their objects in the body (seed 001's paths).
+# Job routes name their objects in the body (the waitlist job system's trigger paths).
 FOREIGN_JOB_BODY = {
     "expired-holds-trigger": lambda b: {"tenant": b["tenant"].slug},
     "cascade-trigger": lambda b: {"slot_id": b["slot"].pk, "reason": "declined"},
@@ -426,7 +426,7 @@ PUBLIC = {
     "/api/auth/token/refresh/": "refresh (needs a valid refresh token)",
     "/api/schema/": "OpenAPI document (no data)",
     "/api/docs/": "Swagger UI for the schema",
-    "/api/tickets/events/": "event listing for customers (seed 000)",
+    "/api/tickets/events/": "event listing for customers (the ticketing job system)",
     "/api/tickets/events/<uuid>/": "event page for customers",
     "/api/tickets/events/<uuid>/seats/": "seat map for customers",
     "/waitlist/<slug>/offers/confirm/<str>/": "signed link from an offer email",

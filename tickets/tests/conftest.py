@@ -4,9 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
+from tests.support.auth import jwt_client
 from tickets.tests.factories import EventFactory, SeatFactory, StaffFactory, UserFactory
 
 T0 = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)
@@ -42,16 +41,6 @@ def event(db):
 @pytest.fixture
 def seats(event):
     return [SeatFactory(event=event, label=f"B{n}") for n in range(1, 11)]
-
-
-def access_token(user) -> str:
-    return str(RefreshToken.for_user(user).access_token)
-
-
-def jwt_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(user)}")
-    return client
 
 
 @pytest.fixture

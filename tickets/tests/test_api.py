@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from tests.support.auth import jwt_client
 from tickets import pdf, services
 from tickets.models import BookingStatus, SeatStatus
-from tickets.tests.conftest import jwt_client
 from tickets.tests.factories import PASSWORD, BookingFactory, SeatFactory, paid_booking
 from tickets.tests.ledger import Job
 

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from tests.support.auth import access_token
 from tickets.models import Seat, SeatLock, SeatLockStatus, SeatStatus
-from tickets.tests.conftest import access_token
 from tickets.tests.factories import EventFactory, SeatFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

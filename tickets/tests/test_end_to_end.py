@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.asgi import application
+from tests.support.auth import access_token, jwt_client
 from tests.support.waiting import wait_for
 from tests.support.websocket import ORIGIN, WebsocketCommunicator
 from tickets import services
@@ -34,7 +35,6 @@ from tickets.tasks import (
     process_ticket_generation_queue,
     release_expired_locks,
 )
-from tickets.tests.conftest import access_token, jwt_client
 from tickets.tests.factories import (
     EventFactory,
     SeatFactory,

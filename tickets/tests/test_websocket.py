@@ -7,9 +7,9 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import channel_layers
 
 from config.asgi import application
+from tests.support.auth import access_token
 from tests.support.websocket import ORIGIN, WebsocketCommunicator
 from tickets.notifications import users_notify
-from tickets.tests.conftest import access_token
 
 pytestmark = pytest.mark.django_db
 

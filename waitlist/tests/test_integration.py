@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from jobs import JobSpec, enqueue_many
-from tests.fixtures.workers import worker_env
+from tests.support.processes import worker_env
 from tests.support.waiting import wait_for
 from waitlist import services
 from waitlist.models import (

@@ -8,8 +8,8 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 
 from config.asgi import application
-from tests.ops_fixtures import *  # noqa: F403
-from tests.ops_fixtures import access_token, make_job
+from tests.support.auth import access_token
+from tests.support.ledger_rows import make_job
 from tests.support.websocket import WebsocketCommunicator
 
 pytestmark = [pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from jobs.models import Alert, Job, JobStatus, QueueState, ScheduleFire, WorkerProcess
-from tests.ops_fixtures import make_job
+from tests.support.ledger_rows import make_job
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,5 @@
-"""Alert rules of seed 004: a new alert mails the admins once, stays open (and listed in the
-health answer) while its condition holds, and is resolved when it clears."""
+"""Alert rules of the EVE Nomad job system: a new alert mails the admins once, stays open
+(and listed in the health answer) while its condition holds, and is resolved when it clears."""
 
 import json
 import time
@@ -14,8 +14,8 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from jobs.ledger.workers import STOPPED_WORKER_KEY
 from jobs.models import Alert, AlertRule, Job, JobStatus, ScheduleFire, WorkerProcess
 from jobs.observability.alerts import alerts_evaluate
-from tests.ops_fixtures import *  # noqa: F403
-from tests.ops_fixtures import make_jobs, wait_for
+from tests.support.ledger_rows import make_jobs
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
 

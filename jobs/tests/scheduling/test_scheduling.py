@@ -2,8 +2,6 @@
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +22,7 @@ from jobs.scheduling.operations import (
     scheduler_summary,
 )
 from jobs.scheduling.scheduler import LedgerEntry
+from tests.support.processes import start_beat
 from tests.support.waiting import wait_for
 
 BERLIN_0230 = "30 2 * * *"
@@ -164,33 +163,6 @@ def test_schedule_declarations_are_validated():
     with pytest.raises(InvalidInput) as raised:
         schedules_sync(schedules=[Schedule(name="bad", task="jobs.noop", cron="* *")])
     assert raised.value.field == "cron"
-
-
-def start_beat(tmp_path, name):
-    from tests.fixtures.workers import LOG_DIR, ROOT, worker_env
-
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(LOG_DIR / f"beat-{name}-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "beat",
-            "-l",
-            "info",
-            "-s",
-            str(tmp_path / f"beat-{name}"),
-            "--pidfile=",
-        ],
-        cwd=ROOT,
-        env=worker_env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
 
 @pytest.mark.integration

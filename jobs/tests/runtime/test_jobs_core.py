@@ -52,8 +52,8 @@ def test_progress_is_visible_from_another_process(worker):
 def test_redis_down_at_commit_job_waits_in_ledger_and_runs_when_redis_returns(
     start_worker, tmp_path, request
 ):
-    from tests.fixtures.workers import worker_env
-    from tests.private_redis import PrivateRedis, broker_at
+    from tests.support.private_redis import PrivateRedis, broker_at
+    from tests.support.processes import worker_env
     from tests.testapp.models import SideEffect
     from tests.testapp.tasks import record
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from jobs.models import Job, JobStatus, QueueState
-from tests.ops_fixtures import *  # noqa: F403
-from tests.ops_fixtures import make_job, make_jobs, wait_for
+from tests.support.ledger_rows import make_job, make_jobs
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -256,7 +256,7 @@ def test_retry_a_failed_job_makes_it_waiting_again(staff_api):
     assert job.status == JobStatus.WAITING and job.error == ""
 
 
-def test_retry_by_queue_paths_of_seeds_001_and_004(staff_api):
+def test_retry_by_queue_and_id_on_both_path_forms_checks_the_queue(staff_api):
     first = make_job(status=JobStatus.FAILED)
     second = make_job(status=JobStatus.FAILED)
 
@@ -666,7 +666,7 @@ def test_project_schema_is_served_and_documents_the_jobs_api(staff_api):
 def test_job_enqueued_through_the_api_runs_on_a_worker(worker, staff_user):
     from rest_framework.test import APIClient
 
-    from tests.ops_fixtures import access_token
+    from tests.support.auth import access_token
 
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(staff_user)}")

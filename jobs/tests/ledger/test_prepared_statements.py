@@ -7,7 +7,7 @@ from django.db import connection
 from jobs.ledger import attempts
 from jobs.ledger.enqueue import JobSpec, job_enqueue
 from jobs.models import Job, JobStatus
-from tests.ops_fixtures import make_job
+from tests.support.ledger_rows import make_job
 
 pytestmark = pytest.mark.django_db
 

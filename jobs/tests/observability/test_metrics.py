@@ -11,8 +11,8 @@ from django.utils import timezone
 from jobs.ledger import queues, selectors
 from jobs.models import Job, JobStatus, QueueState
 from jobs.observability import metrics
-from tests.ops_fixtures import *  # noqa: F403
-from tests.ops_fixtures import access_token, make_job, make_jobs
+from tests.support.auth import access_token
+from tests.support.ledger_rows import make_job, make_jobs
 
 pytestmark = pytest.mark.django_db
 
