@@ -11,7 +11,7 @@ Django's app registry.
 from importlib import import_module
 from typing import Any
 
-# public name -> module that defines it
+# public name -> module that defines it ("module:attribute" where the names differ)
 _EXPORTS: dict[str, str] = {
     # declaring and enqueueing jobs
     "job_task": "jobs.runtime.task_base",
@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "InvalidInput": "jobs.errors",
     "Pagination": "jobs.web.pagination",
     "validated": "jobs.web.validation",
+    "admin_run_for_each": "jobs.web.admin_actions:run_for_each",
     "ConflictAwareAutoSchema": "jobs.web.api.schema",
     "NOT_FOUND": "jobs.web.api.schema",
 }
@@ -56,6 +57,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'jobs' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    module, _, attribute = module.partition(":")
+    value = getattr(import_module(module), attribute or name)
     globals()[name] = value  # later lookups skip this function
     return value

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from jobs.conf import jobs_settings
+
 
 class JobsConfig(AppConfig):
     name = "jobs"
@@ -9,7 +11,6 @@ class JobsConfig(AppConfig):
         # The worker signal receivers (heartbeats, the maintenance loop, the clean-shutdown
         # marker) connect on import; the admin registers its pages on import (it lives in
         # the web layer, so Django's autodiscovery of ``jobs.admin`` would not find it).
-        from jobs.conf import jobs_settings
         from jobs.runtime import signals  # noqa: F401
         from jobs.web import admin  # noqa: F401
 

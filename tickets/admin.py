@@ -4,16 +4,14 @@ Operators run the periodic jobs by hand from here, and failed generation rows st
 ticket generation queue for debugging: the queue tables show every field, read-only.
 """
 
-from collections.abc import Callable, Iterable
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
+from jobs import admin_run_for_each
 from tickets import services
-from tickets.errors import TicketsError
 from tickets.models import (
     Booking,
     BookingSeat,
@@ -28,24 +26,8 @@ from tickets.models import (
 )
 
 
-def run_for_each(
-    model_admin: admin.ModelAdmin,
-    request: HttpRequest,
-    bookings: Iterable[Booking],
-    call: Callable[[Booking], object],
-    done: str,
-) -> None:
-    """A bulk action: ``call`` once per booking; a refusal (a TicketsError) is reported for
-    its booking and the others go on; one success message counts the rest."""
-    ok = 0
-    for booking in bookings:
-        try:
-            call(booking)
-            ok += 1
-        except TicketsError as exc:
-            model_admin.message_user(request, f"{booking.id}: {exc.message}", messages.ERROR)
-    if ok:
-        model_admin.message_user(request, f"{done}: {ok} booking(s).", messages.SUCCESS)
+def _booking_id(booking: Booking) -> str:
+    return str(booking.id)
 
 
 def _job_link(job_id: str) -> str:
@@ -202,32 +184,35 @@ class BookingAdmin(admin.ModelAdmin):
 
     @admin.action(description="Verify payment (starts ticket generation)")
     def verify_payment(self, request, queryset):
-        run_for_each(
+        admin_run_for_each(
             self,
             request,
             queryset.filter(status=BookingStatus.RESERVED),
             lambda b: services.booking_verify_payment(booking=b, admin=request.user),
-            "Payment verified",
+            done="Payment verified booking(s)",
+            label=_booking_id,
         )
 
     @admin.action(description="Retry ticket generation now")
     def retry_generation(self, request, queryset):
-        run_for_each(
+        admin_run_for_each(
             self,
             request,
             queryset,
             lambda b: services.ticket_generation_retry(booking=b, admin=request.user),
-            "Ticket generation queued",
+            done="Ticket generation queued booking(s)",
+            label=_booking_id,
         )
 
     @admin.action(description="Send the tickets email again")
     def resend_tickets_email(self, request, queryset):
-        run_for_each(
+        admin_run_for_each(
             self,
             request,
             queryset,
             lambda b: services.tickets_email_resend(booking=b),
-            "Tickets email queued",
+            done="Tickets email queued booking(s)",
+            label=_booking_id,
         )
 
 
@@ -324,10 +309,11 @@ class TicketGenerationAdmin(RunJobButtonsMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry now (fresh attempts)")
     def retry_now(self, request, queryset):
-        run_for_each(
+        admin_run_for_each(
             self,
             request,
             [entry.booking for entry in queryset.select_related("booking")],
             lambda b: services.ticket_generation_retry(booking=b, admin=request.user),
-            "Ticket generation queued",
+            done="Ticket generation queued booking(s)",
+            label=_booking_id,
         )

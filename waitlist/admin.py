@@ -1,11 +1,11 @@
 """Django admin for every waitlist model. Holds, notifications and the audit log are
 read-only history here: their state changes go through the services (and the audit log)."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 
+from jobs import admin_run_for_each
 from waitlist import services
-from waitlist.errors import WaitlistError
 from waitlist.models import (
     AuditLog,
     Hold,
@@ -151,14 +151,15 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.action(description="Retry the selected failed notifications")
     def retry_failed(self, request, queryset: QuerySet[Notification]) -> None:
         actor = services.Actor.of_user(request.user)
-        retried = 0
-        for notification in queryset.filter(status=NotificationStatus.FAILED):
-            try:
-                services.notification_retry(notification=notification, actor=actor)
-                retried += 1
-            except WaitlistError as exc:
-                self.message_user(request, f"{notification}: {exc.message}", messages.WARNING)
-        self.message_user(request, f"{retried} notification(s) queued for sending.")
+        admin_run_for_each(
+            self,
+            request,
+            queryset.filter(status=NotificationStatus.FAILED),
+            lambda notification: services.notification_retry(
+                notification=notification, actor=actor
+            ),
+            done="Notification(s) queued for sending",
+        )
 
 
 @admin.register(AuditLog)

@@ -13,7 +13,7 @@ from django.core.mail import mail_admins
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from jobs.ledger import prepared
+from jobs.ledger import prepared, sql
 from jobs.ledger.models import Job, JobStatus, QueueState
 from jobs.ledger.queues import paused_queues
 
@@ -30,19 +30,6 @@ class Claim:
 
 def _pk(job_id: str):
     return Job._meta.pk.get_db_prep_value(Job._meta.pk.to_python(job_id), connection)
-
-
-# One statement claims the job, checks that its queue is not paused, and returns what the
-# retry decision needs: no SELECT on the hot path.
-_CLAIM_SQL = f"""
-UPDATE {Job._meta.db_table}
-   SET status = %s, attempts = attempts + 1, started_at = %s, worker = %s,
-       needs_publish = %s, progress = 0, progress_message = ''
- WHERE id = %s AND status = %s
-   AND NOT EXISTS (SELECT 1 FROM {QueueState._meta.db_table} q
-                    WHERE q.paused AND q.name IN ({Job._meta.db_table}.queue, %s))
-RETURNING attempts, max_attempts
-"""
 
 
 def reconnecting(statement):
@@ -71,7 +58,7 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
         QueueState.ALL,
     ]
 
-    row = reconnecting(lambda: prepared.execute(_CLAIM_SQL, params, fetch_one=True))
+    row = reconnecting(lambda: prepared.execute(sql.CLAIM, params, fetch_one=True))
     if row is None:
         return None
     return Claim(job_id=job_id, attempts=row[0], max_attempts=row[1], worker=worker)
@@ -92,13 +79,6 @@ def _active(claim: Claim):
     return Job.objects.filter(id=claim.job_id, status=JobStatus.ACTIVE, attempts=claim.attempts)
 
 
-_COMPLETE_SQL = f"""
-UPDATE {Job._meta.db_table}
-   SET status = %s, finished_at = %s, result = %s, progress = 100
- WHERE id = %s AND status = %s AND attempts = %s
-"""
-
-
 def job_complete(*, claim: Claim, result) -> bool:
     """The hot path's second (and last) write: one statement, no ORM query building."""
     params = [
@@ -112,7 +92,7 @@ def job_complete(*, claim: Claim, result) -> bool:
         claim.attempts,
     ]
 
-    return bool(reconnecting(lambda: prepared.execute(_COMPLETE_SQL, params)))
+    return bool(reconnecting(lambda: prepared.execute(sql.COMPLETE, params)))
 
 
 def job_schedule_retry(*, claim: Claim, delay: float, error: str, traceback: str) -> bool:

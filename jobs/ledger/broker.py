@@ -43,9 +43,9 @@ def _envelope(job: Job) -> str:
     """The message kombu's Redis transport would store for this job, built directly.
 
     Headers and body come from Celery's own task-protocol builder; the envelope around them
-    is kombu's (tests/test_broker_envelope.py checks it against kombu's own output). Built
-    here so that a batch of jobs is one LPUSH per priority list instead of one kombu
-    publish per job.
+    is kombu's (jobs/tests/ledger/test_broker_envelope.py checks it against kombu's own
+    output). Built here so that a batch of jobs is one LPUSH per priority list instead of
+    one kombu publish per job.
     """
     amqp = current_app.amqp
     message = amqp.as_task_v2(

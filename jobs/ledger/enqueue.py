@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from jobs.errors import InvalidInput
-from jobs.ledger import broker, prepared
+from jobs.ledger import broker, prepared, sql
 from jobs.ledger.models import LIVE_STATUSES, Job, JobStatus
 from jobs.ledger.priorities import Priority
 from jobs.ledger.queues import known_queues
@@ -80,54 +80,6 @@ def job_build(spec: JobSpec, *, now: datetime, defaults=None) -> Job:
     )
 
 
-# Columns an enqueue sets; the rest take their defaults. On PostgreSQL one INSERT ... SELECT
-# FROM unnest(arrays) writes any number of rows with one statement and no per-field ORM
-# compilation, which is most of what enqueueing costs.
-_INSERT_COLUMNS = (
-    ("id", "uuid"),
-    ("task", "varchar"),
-    ("args", "jsonb"),
-    ("kwargs", "jsonb"),
-    ("queue", "varchar"),
-    ("priority", "smallint"),
-    ("status", "varchar"),
-    ("max_attempts", "integer"),
-    ("job_key", "varchar"),
-    ("hard_time_limit", "integer"),
-    ("created_at", "timestamptz"),
-    ("scheduled_for", "timestamptz"),
-    ("published_at", "timestamptz"),
-)
-_DEFAULTED = {
-    "attempts": "0",
-    "progress": "0",
-    "progress_message": "''",
-    "error": "''",
-    "traceback": "''",
-    "worker": "''",
-    "crash_count": "0",
-    "needs_publish": "false",
-}
-_INSERT_HEAD = (
-    f"INSERT INTO {Job._meta.db_table} "
-    f"({', '.join([c for c, _ in _INSERT_COLUMNS] + list(_DEFAULTED))}) "
-)
-# One row (every .delay()): plain VALUES, cheaper to send and plan than arrays.
-_VALUES_INSERT = (
-    _INSERT_HEAD
-    + "VALUES ("
-    + ", ".join(["%s::jsonb" if t == "jsonb" else "%s" for _, t in _INSERT_COLUMNS])
-    + ", "
-    + ", ".join(_DEFAULTED.values())
-    + ")"
-)
-_COPY_DEFAULTS = (0, 0, "", "", "", "", 0, False)  # the _DEFAULTED columns, in order
-_COPY = (
-    f"COPY {Job._meta.db_table} "
-    f"({', '.join([c for c, _ in _INSERT_COLUMNS] + list(_DEFAULTED))}) FROM STDIN"
-)
-
-
 def insert_jobs(jobs: list[Job]) -> list[Job]:
     """Write unsaved rows (ids already set) in one statement."""
     if not jobs:
@@ -139,17 +91,17 @@ def insert_jobs(jobs: list[Job]) -> list[Job]:
             json.dumps(getattr(job, name), cls=DjangoJSONEncoder)
             if kind == "jsonb"
             else getattr(job, name)
-            for name, kind in _INSERT_COLUMNS
+            for name, kind in sql.INSERT_COLUMNS
         ]
         for job in jobs
     ]
     if len(rows) == 1:
-        prepared.execute(_VALUES_INSERT, rows[0])
+        prepared.execute(sql.INSERT_ONE, rows[0])
     else:
         # COPY streams the rows in one round trip with no per-value SQL quoting.
-        with connection.cursor() as cursor, cursor.cursor.copy(_COPY) as copy:
+        with connection.cursor() as cursor, cursor.cursor.copy(sql.COPY_MANY) as copy:
             for row in rows:
-                copy.write_row([*row, *_COPY_DEFAULTS])
+                copy.write_row([*row, *sql.COPY_DEFAULTS])
     for job in jobs:
         job._state.adding = False
         job._state.db = connection.alias

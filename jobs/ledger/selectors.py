@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
+from jobs.ledger import sql
 from jobs.ledger.models import LIVE_STATUSES, Job, JobStatus
 from jobs.ledger.queues import is_paused, paused_queues, queue_names
 
@@ -33,20 +34,10 @@ DURATION_SAMPLE = 100_000
 WINDOW = timedelta(hours=1)
 
 
-# One index-only range count per (queue, status) pair: the plan cannot become a sequential
-# scan of the ledger, whatever the planner thinks of the table's statistics.
-COUNTS_SQL = f"""
-    SELECT q.queue, s.status,
-           (SELECT count(*) FROM {Job._meta.db_table} j
-             WHERE j.queue = q.queue AND j.status = s.status)
-      FROM unnest(%s::text[]) AS q(queue) CROSS JOIN unnest(%s::text[]) AS s(status)
-"""
-
-
 def _counts_postgresql(queues: list[str]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {q: dict.fromkeys(STATUSES, 0) for q in queues}
     with connection.cursor() as cursor:
-        cursor.execute(COUNTS_SQL, [queues, STATUSES])
+        cursor.execute(sql.QUEUE_STATUS_COUNTS, [queues, STATUSES])
         for queue, status, n in cursor.fetchall():
             counts[queue][status] = n
     return counts
@@ -100,24 +91,6 @@ def _percentile(values: list[float], fraction: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-# The most recent finished jobs of the window, newest first from the job_finished_at index.
-WINDOW_SQL = f"""
-    WITH recent AS (
-        SELECT queue, status, EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000 AS ms
-          FROM {Job._meta.db_table}
-         WHERE finished_at >= %s AND finished_at < %s AND status IN ('completed', 'failed')
-         ORDER BY finished_at DESC
-         LIMIT %s
-    )
-    SELECT queue,
-           count(*) FILTER (WHERE status = 'completed'),
-           count(*) FILTER (WHERE status = 'failed'),
-           avg(ms) FILTER (WHERE status = 'completed'),
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FILTER (WHERE status = 'completed')
-      FROM recent GROUP BY queue
-"""
-
-
 def finished_window_stats(
     *,
     since: datetime,
@@ -129,7 +102,7 @@ def finished_window_stats(
     stats: dict[str, WindowStats] = {}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(WINDOW_SQL, [since, until, DURATION_SAMPLE])
+            cursor.execute(sql.FINISHED_WINDOW, [since, until, DURATION_SAMPLE])
             for queue, completed, failed, avg_ms, p95_ms in cursor.fetchall():
                 stats[queue] = WindowStats(
                     completed=completed,
@@ -171,8 +144,10 @@ def job_list(
     queue: str | None = None,
     task: str | None = None,
     limit: int = 50,
+    offset: int = 0,
 ) -> list[Job]:
-    """Newest first. ``status="paused"`` means the waiting jobs of a paused queue.
+    """Newest first, ``limit`` jobs after the first ``offset``. ``status="paused"`` means
+    the waiting jobs of a paused queue.
 
     On PostgreSQL the newest ``limit`` rows of every (queue, status) pair asked for are
     taken from the ``job_queue_status_created`` index (a LATERAL join) and merged, so a list
@@ -190,23 +165,10 @@ def job_list(
         jobs = Job.objects.filter(queue__in=queues, status__in=statuses)
         if task:
             jobs = jobs.filter(task=task)
-        return list(jobs.order_by("-created_at")[:limit])
-    table = Job._meta.db_table
-    task_filter = "AND j.task = %s" if task else ""
-    sql = f"""
-        SELECT j.* FROM unnest(%s::text[]) AS q(queue)
-         CROSS JOIN unnest(%s::text[]) AS s(status)
-         CROSS JOIN LATERAL (
-               SELECT * FROM {table} j
-                WHERE j.queue = q.queue AND j.status = s.status {task_filter}
-                ORDER BY j.created_at DESC
-                LIMIT %s
-         ) AS j
-         ORDER BY j.created_at DESC
-         LIMIT %s
-    """
-    params = [queues, statuses, *([task] if task else []), limit, limit]
-    return list(Job.objects.raw(sql, params))
+        return list(jobs.order_by("-created_at")[offset : offset + limit])
+    # Each (queue, status) pair contributes at most offset + limit rows to the merge.
+    params = [queues, statuses, *([task] if task else []), offset + limit, limit, offset]
+    return list(Job.objects.raw(sql.job_list(by_task=bool(task)), params))
 
 
 def job_get(*, job_id, queue: str | None = None) -> Job | None:
@@ -251,21 +213,10 @@ def duration_histograms(
     until = until or timezone.now()
     result: dict[str, DurationHistogram] = {}
     if connection.vendor == "postgresql":
-        table = Job._meta.db_table
-        filters = ", ".join("count(*) FILTER (WHERE s <= %s)" for _ in buckets)
-        sql = f"""
-            WITH recent AS (
-                SELECT queue, EXTRACT(EPOCH FROM (finished_at - started_at)) AS s
-                  FROM {table}
-                 WHERE finished_at >= %s AND finished_at < %s
-                   AND status IN ('completed', 'failed') AND started_at IS NOT NULL
-                 ORDER BY finished_at DESC
-                 LIMIT %s
-            )
-            SELECT queue, count(*), coalesce(sum(s), 0), {filters} FROM recent GROUP BY queue
-        """
         with connection.cursor() as cursor:
-            cursor.execute(sql, [since, until, DURATION_SAMPLE, *buckets])
+            cursor.execute(
+                sql.duration_histograms(len(buckets)), [since, until, DURATION_SAMPLE, *buckets]
+            )
             for queue, count, total, *cumulative in cursor.fetchall():
                 result[queue] = DurationHistogram(
                     buckets=list(zip(buckets, cumulative, strict=True)),

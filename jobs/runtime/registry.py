@@ -12,7 +12,7 @@ from jobs.runtime.task_base import LedgerTask
 _task_modules_imported = False
 
 
-def registered_tasks():
+def registered_tasks() -> dict:
     """Celery's task registry with every app's tasks imported.
 
     Workers import autodiscovered task modules at start; web and beat processes do not,
@@ -26,13 +26,23 @@ def registered_tasks():
     return current_app.tasks
 
 
-def task_defaults(name: str):
-    """The registered task's defaults (queue, priority, max_attempts), if it is known here."""
+def ledger_task(name: str) -> LedgerTask | None:
+    """The registered ledger task called ``name`` (its defaults: queue, priority,
+    max_attempts, time limit), or None for an unknown or plain Celery task."""
     task = registered_tasks().get(name)
-    return task if isinstance(task, LedgerTask) else None
+    return task if isinstance(task, LedgerTask) and task.ledger else None
+
+
+def ledger_task_names() -> list[str]:
+    """Names of every registered ledger task, sorted."""
+    return sorted(
+        name
+        for name, task in registered_tasks().items()
+        if isinstance(task, LedgerTask) and task.ledger
+    )
 
 
 def enqueue_many(specs: Iterable[JobSpec | dict], *, batch_size: int = 1000) -> list[Job]:
     """Many jobs in one INSERT per batch and one pipelined publish; each job takes its
     task's declared queue, priority and attempts unless its spec says otherwise."""
-    return enqueue.enqueue_many(specs, batch_size=batch_size, defaults_for=task_defaults)
+    return enqueue.enqueue_many(specs, batch_size=batch_size, defaults_for=ledger_task)

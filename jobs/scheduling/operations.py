@@ -7,7 +7,7 @@ from celery import current_app
 from django_celery_beat.models import PeriodicTask
 
 from jobs.conf import jobs_settings
-from jobs.runtime.registry import registered_tasks
+from jobs.runtime.registry import ledger_task
 from jobs.scheduling.models import ScheduleFire
 from jobs.scheduling.scheduler import cron_spec_of, crontab_expression
 
@@ -101,7 +101,7 @@ def schedule_run_now(*, name: str):
     options = {"queue": task.queue} if task.queue else {}
     if task.priority is not None:
         options["priority"] = task.priority
-    registered = registered_tasks().get(task.task)
+    registered = ledger_task(task.task)
     if registered is not None:
         return registered.apply_async(args, kwargs, **options)
     return current_app.send_task(task.task, args, kwargs, **options)

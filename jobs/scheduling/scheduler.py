@@ -10,14 +10,13 @@ DatabaseScheduler's behaviour.
 """
 
 import logging
-import os
-import socket
 from datetime import UTC, datetime
 
 from celery import schedules
 from django.db import IntegrityError, transaction
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
+from jobs.ledger.workers import process_name
 from jobs.scheduling.cron import CronSpec
 from jobs.scheduling.models import ScheduleFire
 
@@ -81,7 +80,7 @@ class LedgerScheduler(DatabaseScheduler):
         slot = getattr(entry, "due_slot", None)
         if slot is None:
             return super().apply_async(entry, producer=producer, advance=advance, **kwargs)
-        name = f"{socket.gethostname()}:{os.getpid()}"
+        name = process_name()
         try:
             with transaction.atomic():
                 fire = ScheduleFire.objects.create(

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q, QuerySet
 from django.utils.html import format_html, format_html_join
@@ -19,11 +19,12 @@ from django_celery_beat.models import PeriodicTask
 from jobs.ledger import operations, queues
 from jobs.ledger.models import Job, JobStatus, QueueState, WorkerProcess
 from jobs.ledger.priorities import Priority
-from jobs.ledger.workers import heartbeat_cutoff
+from jobs.ledger.workers import heartbeat_cutoff, live_workers
 from jobs.observability.models import Alert
-from jobs.runtime.registry import registered_tasks
+from jobs.runtime.registry import ledger_task_names
 from jobs.scheduling.models import ScheduleFire
 from jobs.scheduling.scheduler import cron_spec_of
+from jobs.web.admin_actions import run_for_each
 
 
 def flower_link(path: str = "", label: str = "Open Flower") -> str:
@@ -62,12 +63,7 @@ class TaskFilter(admin.SimpleListFilter):
     parameter_name = "task"
 
     def lookups(self, request, model_admin):
-        names = sorted(
-            name
-            for name, task in registered_tasks().items()
-            if not name.startswith("celery.") and getattr(task, "ledger", False)
-        )
-        return [(n, n) for n in names]
+        return [(name, name) for name in ledger_task_names()]
 
     def queryset(self, request, queryset):
         return queryset.filter(task=self.value()) if self.value() else queryset
@@ -227,24 +223,9 @@ class JobAdmin(admin.ModelAdmin):
             return "-"
         return f"{(job.finished_at - job.started_at).total_seconds():.3f} s"
 
-    def _each(self, request, queryset: QuerySet, verb: str, operation) -> None:
-        done, skipped = 0, []
-        for job_id in queryset.values_list("id", flat=True):
-            try:
-                if operation(str(job_id)):
-                    done += 1
-                else:
-                    skipped.append(str(job_id))
-            except (operations.JobError, Job.DoesNotExist) as exc:
-                skipped.append(f"{job_id} ({exc})")
-        if done:
-            self.message_user(request, f"{verb} {done} job(s).", messages.SUCCESS)
-        if skipped:
-            self.message_user(
-                request,
-                f"Not {verb.lower()} (state does not allow it): {', '.join(skipped[:20])}",
-                messages.WARNING,
-            )
+    def _each(self, request, queryset: QuerySet, done: str, operation) -> None:
+        ids = [str(job_id) for job_id in queryset.values_list("id", flat=True)]
+        run_for_each(self, request, ids, operation, done=f"{done} job(s)")
 
     @admin.action(description="Retry selected finished jobs", permissions=["change"])
     def retry_jobs(self, request, queryset):
@@ -314,11 +295,11 @@ class LiveFilter(admin.SimpleListFilter):
         return [("yes", "live"), ("no", "dead")]
 
     def queryset(self, request, queryset):
-        cutoff = heartbeat_cutoff()
+        live = live_workers().values("pk")
         if self.value() == "yes":
-            return queryset.filter(last_seen__gte=cutoff)
+            return queryset.filter(pk__in=live)
         if self.value() == "no":
-            return queryset.filter(last_seen__lt=cutoff)
+            return queryset.exclude(pk__in=live)
         return queryset
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from jobs.ledger import queues, selectors
+from jobs.ledger import queues, selectors, sql
 from jobs.models import Job, JobStatus, QueueState
 from jobs.observability import metrics
 from tests.support.auth import access_token
@@ -119,8 +119,8 @@ def test_metrics_of_a_200k_row_ledger_use_the_indexes_and_answer_in_under_a_seco
     _fill_ledger(200_000)
     now = timezone.now()
 
-    counts_plan = _plan(selectors.COUNTS_SQL, [queues.queue_names(), selectors.STATUSES])
-    window_plan = _plan(selectors.WINDOW_SQL, [now - timedelta(hours=1), now, 100_000])
+    counts_plan = _plan(sql.QUEUE_STATUS_COUNTS, [queues.queue_names(), selectors.STATUSES])
+    window_plan = _plan(sql.FINISHED_WINDOW, [now - timedelta(hours=1), now, 100_000])
 
     assert "job_queue_status_created" in counts_plan, counts_plan
     assert "Seq Scan on jobs_job" not in counts_plan, counts_plan

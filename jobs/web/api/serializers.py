@@ -13,8 +13,7 @@ from jobs.ledger.priorities import Priority
 from jobs.ledger.queues import known_queues
 from jobs.ledger.retention import CLEANABLE
 from jobs.ledger.selectors import LIST_STATUSES
-from jobs.runtime.registry import registered_tasks
-from jobs.runtime.task_base import LedgerTask
+from jobs.runtime.registry import ledger_task
 
 PRIORITY_NAMES = [p.name for p in Priority]
 CLEAN_STATUSES = sorted(CLEANABLE)
@@ -213,14 +212,6 @@ def field_errors(exc: InvalidInput) -> dict:
     return {SPEC_FIELD_NAMES.get(exc.field, exc.field): [exc.message]}
 
 
-def ledger_task(name: str) -> LedgerTask | None:
-    """The registered ledger task called ``name``, or None."""
-    task = registered_tasks().get(name)
-    if isinstance(task, LedgerTask) and task.ledger:
-        return task
-    return None
-
-
 @extend_schema_field(
     {
         "oneOf": [
@@ -316,11 +307,21 @@ def limit_field(default: int, maximum: int = 1000) -> serializers.IntegerField:
     return serializers.IntegerField(required=False, default=default, min_value=1, max_value=maximum)
 
 
+# Every list pages with ?limit=&offset= (the project's one pagination style); the newest-first
+# merge reads offset + limit rows per (queue, status), so the offset is bounded.
+MAX_OFFSET = 10_000
+
+
+def offset_field() -> serializers.IntegerField:
+    return serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
+
+
 class JobListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=LIST_STATUSES, required=False)
     queue = serializers.CharField(required=False)
     task = serializers.CharField(required=False)
     limit = limit_field(50)
+    offset = offset_field()
 
     def validate_queue(self, value: str) -> str:
         if value not in known_queues():
@@ -331,10 +332,12 @@ class JobListQuerySerializer(serializers.Serializer):
 class QueueJobsQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=LIST_STATUSES, required=False)
     limit = limit_field(10)
+    offset = offset_field()
 
 
 class LimitQuerySerializer(serializers.Serializer):
     limit = limit_field(50)
+    offset = offset_field()
 
 
 class CleanSerializer(serializers.Serializer):

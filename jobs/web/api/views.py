@@ -18,6 +18,7 @@ from jobs.ledger.retention import job_clean
 from jobs.observability import metrics
 from jobs.observability.health import system_health, workers_health
 from jobs.runtime import registry
+from jobs.runtime.registry import ledger_task
 from jobs.scheduling.cron import cron_preview
 from jobs.scheduling.operations import (
     ScheduleNotFound,
@@ -28,6 +29,7 @@ from jobs.scheduling.operations import (
 from jobs.web.api import serializers as s
 from jobs.web.api.permissions import JOBS_API_PERMISSIONS, JOBS_API_THROTTLES
 from jobs.web.api.schema import ErrorResponsesAutoSchema
+from jobs.web.validation import validated
 
 TAG = "jobs"
 NOT_FOUND = OpenApiResponse(s.DetailSerializer, description="No such job, queue or schedule.")
@@ -50,18 +52,6 @@ class JobsAdminView(APIView):
     permission_classes = JOBS_API_PERMISSIONS
     throttle_classes = JOBS_API_THROTTLES
     schema = ErrorResponsesAutoSchema()
-
-
-def query(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def body(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def known_queue(queue: str) -> str:
@@ -90,12 +80,13 @@ class JobCollectionView(JobsAdminView):
         responses={200: s.JobSerializer(many=True), 400: BAD_INPUT},
     )
     def get(self, request):
-        params = query(s.JobListQuerySerializer, request)
+        params = validated(s.JobListQuerySerializer, request.query_params)
         jobs = selectors.job_list(
             status=params.get("status"),
             queue=params.get("queue"),
             task=params.get("task"),
             limit=params["limit"],
+            offset=params["offset"],
         )
         return Response(s.JobSerializer(jobs, many=True).data)
 
@@ -110,8 +101,8 @@ class JobCollectionView(JobsAdminView):
         },
     )
     def post(self, request):
-        spec = body(s.EnqueueSerializer, request)["spec"]
-        job, created = enqueue.job_enqueue(spec, defaults=s.ledger_task(spec.task))
+        spec = validated(s.EnqueueSerializer, request.data)["spec"]
+        job, created = enqueue.job_enqueue(spec, defaults=ledger_task(spec.task))
         return Response(
             job_data(job),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -127,7 +118,7 @@ class JobBulkEnqueueView(JobsAdminView):
         responses={201: s.BulkEnqueueResultSerializer, 400: BAD_INPUT},
     )
     def post(self, request):
-        specs = [item["spec"] for item in body(s.BulkEnqueueSerializer, request)["jobs"]]
+        specs = [item["spec"] for item in validated(s.BulkEnqueueSerializer, request.data)["jobs"]]
         with transaction.atomic():
             jobs = registry.enqueue_many(specs)
         return Response(
@@ -207,7 +198,7 @@ class JobRetryView(JobsAdminView):
         responses={200: s.JobSerializer, 404: NOT_FOUND, 409: CONFLICT},
     )
     def post(self, request, job_id, queue: str | None = None):
-        options = body(s.RetrySerializer, request)
+        options = validated(s.RetrySerializer, request.data)
         get_job(job_id, queue)
         try:
             job = operations.job_retry(job_id=str(job_id), reset_attempts=options["reset_attempts"])
@@ -284,8 +275,8 @@ class FailedJobsView(JobsAdminView):
         responses={200: s.JobSerializer(many=True), 400: BAD_INPUT},
     )
     def get(self, request):
-        limit = query(s.LimitQuerySerializer, request)["limit"]
-        jobs = selectors.job_list(status=JobStatus.FAILED, limit=limit)
+        page = validated(s.LimitQuerySerializer, request.query_params)
+        jobs = selectors.job_list(status=JobStatus.FAILED, **page)
         return Response(s.JobSerializer(jobs, many=True).data)
 
 
@@ -297,8 +288,8 @@ class ActiveJobsView(JobsAdminView):
         responses={200: s.JobSerializer(many=True), 400: BAD_INPUT},
     )
     def get(self, request):
-        limit = query(s.LimitQuerySerializer, request)["limit"]
-        jobs = selectors.job_list(status=JobStatus.ACTIVE, limit=limit)
+        page = validated(s.LimitQuerySerializer, request.query_params)
+        jobs = selectors.job_list(status=JobStatus.ACTIVE, **page)
         return Response(s.JobSerializer(jobs, many=True).data)
 
 
@@ -310,7 +301,7 @@ class FailedClearView(JobsAdminView):
         responses={200: s.CountSerializer, 400: BAD_INPUT},
     )
     def post(self, request):
-        params = body(s.FailedClearSerializer, request)
+        params = validated(s.FailedClearSerializer, request.data)
         removed = job_clean(
             queue=params.get("queue"), grace_ms=params["grace"], status=JobStatus.FAILED
         )
@@ -325,7 +316,7 @@ class FailedRetryView(JobsAdminView):
         responses={200: s.BulkRetryResultSerializer, 400: BAD_INPUT},
     )
     def post(self, request):
-        params = body(s.FailedRetrySerializer, request)
+        params = validated(s.FailedRetrySerializer, request.data)
         jobs = Job.objects.filter(status=JobStatus.FAILED)
         if params.get("queue"):
             jobs = jobs.filter(queue=params["queue"])
@@ -412,8 +403,10 @@ class QueueJobsView(JobsAdminView):
     )
     def get(self, request, queue):
         known_queue(queue)
-        params = query(s.QueueJobsQuerySerializer, request)
-        jobs = selectors.job_list(status=params.get("status"), queue=queue, limit=params["limit"])
+        params = validated(s.QueueJobsQuerySerializer, request.query_params)
+        jobs = selectors.job_list(
+            status=params.get("status"), queue=queue, limit=params["limit"], offset=params["offset"]
+        )
         return Response(s.JobSerializer(jobs, many=True).data)
 
 
@@ -484,7 +477,7 @@ class QueueCleanView(JobsAdminView):
     )
     def post(self, request, queue):
         known_queue(queue)
-        params = body(s.CleanSerializer, request)
+        params = validated(s.CleanSerializer, request.data)
         try:
             removed = job_clean(
                 queue=queue,
@@ -572,7 +565,7 @@ class CronPreviewView(JobsAdminView):
         responses={200: s.CronPreviewSerializer, 400: BAD_INPUT},
     )
     def get(self, request):
-        params = query(s.CronPreviewQuerySerializer, request)
+        params = validated(s.CronPreviewQuerySerializer, request.query_params)
         try:
             return Response(cron_preview(cron=params["cron"], tz=params["tz"], n=params["n"]))
         except InvalidInput as exc:

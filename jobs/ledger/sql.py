@@ -1,0 +1,148 @@
+"""Every hand-written SQL statement of the ledger, by name.
+
+The ORM writes the rest; these are the statements where one round trip, an index-only plan
+or a prepared statement matters (the per-job hot path, and the metrics over millions of
+rows). Each is PostgreSQL; the modules that use them fall back to the ORM on SQLite.
+"""
+
+from jobs.ledger.models import Job, QueueState
+
+# One statement claims the job, checks that its queue is not paused, and returns what the
+# retry decision needs: no SELECT on the hot path.
+CLAIM = f"""
+UPDATE {Job._meta.db_table}
+   SET status = %s, attempts = attempts + 1, started_at = %s, worker = %s,
+       needs_publish = %s, progress = 0, progress_message = ''
+ WHERE id = %s AND status = %s
+   AND NOT EXISTS (SELECT 1 FROM {QueueState._meta.db_table} q
+                    WHERE q.paused AND q.name IN ({Job._meta.db_table}.queue, %s))
+RETURNING attempts, max_attempts
+"""
+
+
+COMPLETE = f"""
+UPDATE {Job._meta.db_table}
+   SET status = %s, finished_at = %s, result = %s, progress = 100
+ WHERE id = %s AND status = %s AND attempts = %s
+"""
+
+
+# Columns an enqueue sets; the rest take their defaults. One job is one prepared INSERT ...
+# VALUES; many are one COPY ... FROM STDIN (one round trip, no per-value quoting). Neither
+# goes through the ORM's per-field compilation, which is most of what enqueueing costs.
+INSERT_COLUMNS = (
+    ("id", "uuid"),
+    ("task", "varchar"),
+    ("args", "jsonb"),
+    ("kwargs", "jsonb"),
+    ("queue", "varchar"),
+    ("priority", "smallint"),
+    ("status", "varchar"),
+    ("max_attempts", "integer"),
+    ("job_key", "varchar"),
+    ("hard_time_limit", "integer"),
+    ("created_at", "timestamptz"),
+    ("scheduled_for", "timestamptz"),
+    ("published_at", "timestamptz"),
+)
+
+
+DEFAULTED_COLUMNS = {
+    "attempts": "0",
+    "progress": "0",
+    "progress_message": "''",
+    "error": "''",
+    "traceback": "''",
+    "worker": "''",
+    "crash_count": "0",
+    "needs_publish": "false",
+}
+
+
+_INSERT_HEAD = (
+    f"INSERT INTO {Job._meta.db_table} "
+    f"({', '.join([c for c, _ in INSERT_COLUMNS] + list(DEFAULTED_COLUMNS))}) "
+)
+
+
+# One row (every .delay()): plain VALUES, cheaper to send and plan than arrays.
+INSERT_ONE = (
+    _INSERT_HEAD
+    + "VALUES ("
+    + ", ".join(["%s::jsonb" if t == "jsonb" else "%s" for _, t in INSERT_COLUMNS])
+    + ", "
+    + ", ".join(DEFAULTED_COLUMNS.values())
+    + ")"
+)
+
+
+COPY_DEFAULTS = (0, 0, "", "", "", "", 0, False)  # the DEFAULTED_COLUMNS columns, in order
+
+
+COPY_MANY = (
+    f"COPY {Job._meta.db_table} "
+    f"({', '.join([c for c, _ in INSERT_COLUMNS] + list(DEFAULTED_COLUMNS))}) FROM STDIN"
+)
+
+
+# One index-only range count per (queue, status) pair: the plan cannot become a sequential
+# scan of the ledger, whatever the planner thinks of the table's statistics.
+QUEUE_STATUS_COUNTS = f"""
+    SELECT q.queue, s.status,
+           (SELECT count(*) FROM {Job._meta.db_table} j
+             WHERE j.queue = q.queue AND j.status = s.status)
+      FROM unnest(%s::text[]) AS q(queue) CROSS JOIN unnest(%s::text[]) AS s(status)
+"""
+
+
+# The most recent finished jobs of the window, newest first from the job_finished_at index.
+FINISHED_WINDOW = f"""
+    WITH recent AS (
+        SELECT queue, status, EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000 AS ms
+          FROM {Job._meta.db_table}
+         WHERE finished_at >= %s AND finished_at < %s AND status IN ('completed', 'failed')
+         ORDER BY finished_at DESC
+         LIMIT %s
+    )
+    SELECT queue,
+           count(*) FILTER (WHERE status = 'completed'),
+           count(*) FILTER (WHERE status = 'failed'),
+           avg(ms) FILTER (WHERE status = 'completed'),
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) FILTER (WHERE status = 'completed')
+      FROM recent GROUP BY queue
+"""
+
+
+def job_list(*, by_task: bool) -> str:
+    """The newest jobs of each (queue, status) pair asked for, merged newest first. Params:
+    queues, statuses, [task], rows per pair, limit, offset."""
+    task_filter = "AND j.task = %s" if by_task else ""
+    return f"""
+        SELECT j.* FROM unnest(%s::text[]) AS q(queue)
+         CROSS JOIN unnest(%s::text[]) AS s(status)
+         CROSS JOIN LATERAL (
+               SELECT * FROM {Job._meta.db_table} j
+                WHERE j.queue = q.queue AND j.status = s.status {task_filter}
+                ORDER BY j.created_at DESC
+                LIMIT %s
+         ) AS j
+         ORDER BY j.created_at DESC
+         LIMIT %s OFFSET %s
+    """
+
+
+def duration_histograms(bucket_count: int) -> str:
+    """Per-queue run-time histograms of the most recent finished jobs. Params: since,
+    until, sample size, then each bucket's upper bound in seconds."""
+    filters = ", ".join("count(*) FILTER (WHERE s <= %s)" for _ in range(bucket_count))
+    return f"""
+        WITH recent AS (
+            SELECT queue, EXTRACT(EPOCH FROM (finished_at - started_at)) AS s
+              FROM {Job._meta.db_table}
+             WHERE finished_at >= %s AND finished_at < %s
+               AND status IN ('completed', 'failed') AND started_at IS NOT NULL
+             ORDER BY finished_at DESC
+             LIMIT %s
+        )
+        SELECT queue, count(*), coalesce(sum(s), 0), {filters} FROM recent GROUP BY queue
+    """
