@@ -1,8 +1,10 @@
 """Looking tasks up by name, and enqueueing many jobs with each task's own defaults."""
 
+import importlib
 from collections.abc import Iterable
 
 from celery import current_app
+from django.apps import apps
 
 from jobs.ledger import enqueue
 from jobs.ledger.enqueue import JobSpec
@@ -21,9 +23,26 @@ def registered_tasks() -> dict:
     global _task_modules_imported
 
     if not _task_modules_imported:
-        current_app.loader.import_default_modules()
+        _import_task_modules()
         _task_modules_imported = True
     return current_app.tasks
+
+
+def _import_task_modules() -> None:
+    """Import what Celery's ``loader.import_default_modules()`` would, without sending its
+    ``import_modules`` signal: Celery's Django fixup answers that signal with
+    ``django.setup()``, which applies ``LOGGING`` again; inside a worker's pool process
+    that leaves the process logging into Celery's stderr proxy, whose recursion guard then
+    drops every record (no task lines, no tracebacks) for the rest of its life."""
+    for module in current_app.loader.default_modules:  # CELERY_IMPORTS and include
+        current_app.loader.import_task_module(module)
+    for config in apps.get_app_configs():  # what app.autodiscover_tasks() finds
+        name = f"{config.name}.tasks"
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
 
 
 def ledger_task(name: str) -> LedgerTask | None:

@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from jobs import job_task
+from jobs import enqueue_many, job_task
 from tests.testapp.models import SideEffect
 
 
@@ -38,3 +38,19 @@ def overrun(seconds: float) -> None:
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
             time.sleep(0.1)
+
+
+@job_task(name="testapp.enqueue_batch")
+def enqueue_batch(n: int) -> int:
+    """Enqueues ``n`` no-op jobs from inside a worker's pool process (as the waitlist's sweep
+    does), the path that once silenced the process's log."""
+    return len(enqueue_many([{"task": "jobs.noop"} for _ in range(n)]))
+
+
+class Boom(Exception):
+    """The error ``testapp.boom`` fails with (not retried)."""
+
+
+@job_task(name="testapp.boom")
+def boom() -> None:
+    raise Boom("the failure an operator must see in the worker's log")
