@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # Redis keys that survive only as long as the broker's data does (see dispatcher).
 EPOCH_KEY = "jobs:broker-epoch"
+# Message header of every message the ledger publishes (see _envelope).
+LEDGER_HEADER = "jobs_ledger"
 
 _clients: dict[tuple[int, str], redis.Redis] = {}
 
@@ -60,6 +62,10 @@ def _envelope(job: Job) -> str:
         kwargsrepr=repr(job.kwargs)[: amqp.kwargsrepr_maxsize],
         origin=_origin(),
     )
+    # Marks a message the ledger sent. A worker adopts (records, then runs) a message for a
+    # ledger task that has no row only when it lacks this mark: it came from send_task or
+    # another producer. A marked message without a row was removed and is not run.
+    message.headers[LEDGER_HEADER] = 1
     body = base64.b64encode(kombu_json.dumps(message.body).encode()).decode()
     return kombu_json.dumps(
         {

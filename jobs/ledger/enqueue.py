@@ -179,3 +179,20 @@ def enqueue_many(
         job, _ = job_enqueue(spec, defaults=defaults[spec.task])
         result.append(job)
     return result
+
+
+def job_adopt(spec: JobSpec, *, job_id: str, defaults: TaskDefaults | None = None) -> bool:
+    """Record a job that arrived as a broker message without a ledger row (``send_task``,
+    ``celery call``, a producer in another service), under the message's own id, as
+    ``waiting``: the worker holding the message claims it next. False if a row with this
+    id exists already (a redelivery of an adopted message, or a race with another worker)."""
+    job = job_build(spec, now=timezone.now(), defaults=defaults)
+    job.id = job_id
+    try:
+        # The savepoint keeps a caller's transaction usable when the id is taken.
+        with transaction.atomic():
+            insert_jobs([job])
+    except IntegrityError:
+        return False
+    log.info("job %s (%s) adopted from a message that had no ledger row", job_id, spec.task)
+    return True

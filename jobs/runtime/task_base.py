@@ -23,7 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.conf import jobs_settings
-from jobs.ledger import attempts
+from jobs.errors import InvalidInput
+from jobs.ledger import attempts, broker, enqueue
 from jobs.ledger import backoff as backoff_policies
 from jobs.ledger.enqueue import JobSpec, job_enqueue
 from jobs.ledger.models import Job, JobStatus
@@ -146,9 +147,12 @@ class LedgerTask(Task):
         job_id = self.request.id
         wait = rate_limits.acquire(task=self.name, queue=self._queue_of_request(), job_id=job_id)
         if wait:
-            attempts.job_defer(job_id=job_id, until=wait)
+            if not attempts.job_defer(job_id=job_id, until=wait) and self._adopt():
+                attempts.job_defer(job_id=job_id, until=wait)
             raise Ignore()
         claim = attempts.job_claim(job_id=job_id, worker=process_name())
+        if claim is None and self._adopt():
+            claim = attempts.job_claim(job_id=job_id, worker=process_name())
         if claim is None:
             # Redelivered, cancelled, finished, held by a live attempt, or paused: not ours.
             attempts.job_put_back_if_paused(job_id=job_id)
@@ -176,6 +180,31 @@ class LedgerTask(Task):
                     "job %s: attempt lost its claim; its effects were rolled back", claim.job_id
                 )
         return result
+
+    def _adopt(self) -> bool:
+        """A message with no ledger row (``send_task``, ``celery call``, another service's
+        producer) is recorded from the message itself, then claimed like any job. Only
+        called when the claim found nothing to claim, so the hot path pays nothing."""
+        request = self.request
+        if (
+            getattr(request, broker.LEDGER_HEADER, None)
+            or Job.objects.filter(id=request.id).exists()
+        ):
+            return False  # the ledger sent it (its row was removed), or the row exists
+        priority = (request.delivery_info or {}).get("priority")
+        spec = JobSpec(
+            task=self.name,
+            args=list(request.args or ()),
+            kwargs=dict(request.kwargs or {}),
+            queue=self._queue_of_request(),
+            # Celery's priorities run 0-9; a message's value is kept when it is one of ours.
+            priority=priority if isinstance(priority, int) and 1 <= priority <= 5 else None,
+        )
+        try:
+            return enqueue.job_adopt(spec, job_id=request.id, defaults=self)
+        except InvalidInput as exc:
+            log.error("message %s for %s could not be recorded: %s", request.id, self.name, exc)
+            return False
 
     def _queue_of_request(self) -> str:
         info = self.request.delivery_info or {}

@@ -1,0 +1,94 @@
+"""Messages that reach a worker without a ledger row (``send_task`` from another service, a
+producer in another language, ``celery call``) are adopted: recorded from the message, then
+run once, like any job."""
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+
+from jobs import job_remove
+from jobs.ledger.broker import queue_depths
+from jobs.models import Job, JobStatus
+from tests.support.waiting import wait_for
+from tests.testapp.models import SideEffect
+from tests.testapp.tasks import record
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+# Another service: a bare Celery app that shares only the broker (no Django, no ledger).
+PRODUCER = """
+import json, sys
+from celery import Celery
+app = Celery(broker=sys.argv[1])
+ids = []
+for message in json.loads(sys.argv[2]):
+    result = app.send_task(
+        message["task"], args=message.get("args", []), queue=message.get("queue", "default"),
+        task_id=message.get("id"),
+    )
+    ids.append(result.id)
+print(json.dumps(ids))
+"""
+
+
+def send_from_another_service(*messages: dict) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", PRODUCER, settings.CELERY_BROKER_URL, json.dumps(messages)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def _status(job_id: str) -> str | None:
+    job = Job.objects.filter(id=job_id).first()
+    return job.status if job else None
+
+
+def test_send_task_from_another_service_is_recorded_and_runs_once(start_worker):
+    start_worker(queues=["default"])
+    (job_id,) = send_from_another_service({"task": "testapp.record", "args": ["adopted"]})
+
+    wait_for(lambda: _status(job_id) == JobStatus.COMPLETED, timeout=20)
+    job = Job.objects.get(id=job_id)
+    assert (job.task, job.args, job.queue, job.attempts) == (
+        "testapp.record",
+        ["adopted"],
+        "default",
+        1,
+    )
+    assert job.max_attempts == 3  # the task's declared default
+    assert SideEffect.objects.filter(key="adopted").count() == 1
+
+
+def test_the_same_foreign_message_delivered_twice_runs_once(start_worker):
+    start_worker(queues=["default"])
+    job_id = str(uuid.uuid4())
+    send_from_another_service(
+        {"task": "testapp.record", "args": ["twice"], "id": job_id},
+        {"task": "testapp.record", "args": ["twice"], "id": job_id},
+    )
+    wait_for(lambda: _status(job_id) == JobStatus.COMPLETED, timeout=20)
+    # Give the second copy time to be received and turned away.
+    time.sleep(2)
+    assert SideEffect.objects.filter(key="twice").count() == 1
+    assert Job.objects.get(id=job_id).attempts == 1
+
+
+def test_a_removed_jobs_message_is_not_adopted(start_worker):
+    # The ledger's own message (marked as such) for a job an operator removed: not run.
+    removed = record.delay("removed")
+    assert job_remove(job_id=removed.id)
+    start_worker(queues=["default"])
+    (foreign_id,) = send_from_another_service({"task": "testapp.record", "args": ["after"]})
+    wait_for(lambda: _status(foreign_id) == JobStatus.COMPLETED, timeout=20)
+    wait_for(lambda: queue_depths(["default"])["default"] == 0, timeout=10)
+    time.sleep(1)  # the removed job's message was taken; give its attempt time to finish
+    assert not Job.objects.filter(id=removed.id).exists()
+    assert not SideEffect.objects.filter(key="removed").exists()
