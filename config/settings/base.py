@@ -230,7 +230,9 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ---------------------------------------------------------------------------------
 # Read by config/celery.py through the CELERY_ namespace.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = "django-db"
+# django-celery-results' database backend, reading ledger jobs from their rows
+# (AsyncResult(id) of a ledger job answers from the ledger, in Celery's states).
+CELERY_RESULT_BACKEND = "jobs.runtime.result_backend:LedgerBackend"
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "django-cache"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -1,0 +1,76 @@
+"""Celery's result API over the ledger: ``AsyncResult(id)`` of a ledger job, in any process
+(``celery result``, Flower's task page, a service that only has the id), reads the job's row.
+
+The project's result backend is django-celery-results' database backend, with one change:
+for an id that is a ledger job, the state and value come from the ledger row, in Celery's
+vocabulary. Plain Celery tasks (``ledger=False``) keep their results in django-celery-results
+as before. One result store per job: the row.
+
+    delayed, waiting           PENDING
+    delayed after a failure    RETRY    (the last error)
+    active                     STARTED, or PROGRESS with {"progress", "message"}
+    completed                  SUCCESS  (the task's return value)
+    failed                     FAILURE  (JobFailed with the last error)
+    cancelled                  REVOKED
+"""
+
+import uuid
+from typing import Any
+
+from celery import states
+from celery.exceptions import TaskRevokedError
+from django_celery_results.backends.database import DatabaseBackend
+
+from jobs.ledger.models import Job, JobStatus
+from jobs.runtime.result import JobFailed
+
+
+def _exception(cls: type[BaseException], message: str) -> dict[str, Any]:
+    return {"exc_type": cls.__name__, "exc_module": cls.__module__, "exc_message": [message]}
+
+
+def ledger_meta(job: Job) -> dict[str, Any]:
+    """The job as Celery's task meta (status, result, traceback, date_done)."""
+    result: Any = None
+    traceback = None
+    status = states.PENDING
+    if job.status == JobStatus.COMPLETED:
+        status, result = states.SUCCESS, job.result
+    elif job.status == JobStatus.FAILED:
+        status, traceback = states.FAILURE, job.traceback or None
+        result = _exception(JobFailed, f"job {job.id} failed: {job.error}")
+    elif job.status == JobStatus.CANCELLED:
+        status, result = states.REVOKED, _exception(TaskRevokedError, f"job {job.id} cancelled")
+    elif job.status == JobStatus.ACTIVE:
+        if job.progress:
+            status = "PROGRESS"
+            result = {"progress": job.progress, "message": job.progress_message}
+        else:
+            status = states.STARTED
+    elif job.status == JobStatus.DELAYED and job.attempts and job.error:
+        status, result = states.RETRY, _exception(JobFailed, job.error)
+    return {
+        "task_id": str(job.id),
+        "status": status,
+        "result": result,
+        "traceback": traceback,
+        "children": [],
+        "date_done": job.finished_at,
+        "name": job.task,
+        "args": job.args,
+        "kwargs": job.kwargs,
+        "queue": job.queue,
+        "retries": max(0, job.attempts - 1),
+    }
+
+
+class LedgerBackend(DatabaseBackend):
+    def _get_task_meta_for(self, task_id: str) -> dict[str, Any]:
+        try:
+            job_id = uuid.UUID(str(task_id))
+        except ValueError:
+            return super()._get_task_meta_for(task_id)
+        job = Job.objects.filter(id=job_id).first()
+        if job is None:
+            return super()._get_task_meta_for(task_id)
+        return self.meta_from_decoded(ledger_meta(job))
