@@ -44,7 +44,8 @@ def test_progress_is_visible_from_another_process(worker):
     # Also in Celery's task state meta, where Flower and AsyncResult look.
     from django_celery_results.models import TaskResult
 
-    state = TaskResult.objects.get(task_id=result.id)
+    # Written just after the ledger row's progress: wait for it rather than race it.
+    state = wait_for(lambda: TaskResult.objects.filter(task_id=result.id).first())
     assert state.status == "PROGRESS" and '"progress": 50' in state.result
     result.get(timeout=20)
 
