@@ -13,7 +13,8 @@ from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-app = Celery("config")
+# The control class cancels a revoked job in the ledger too (durable revoke).
+app = Celery("config", control="jobs.runtime.control:LedgerControl")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Celery's Django fixup closes the database connection before and after every task unless

@@ -193,3 +193,17 @@ def notify_admins_of_failure(*, job_id: str) -> None:
         )
     except Exception:
         log.exception("could not mail the admins about failed job %s", job_id)
+
+
+def job_terminated(*, job_id: str, worker: str) -> bool:
+    """A running job's process was terminated on request (``revoke(terminate=True)``): the
+    job ends ``cancelled``, not requeued as if its worker had died."""
+    return bool(
+        reconnecting(
+            lambda: Job.objects.filter(id=job_id, status=JobStatus.ACTIVE, worker=worker).update(
+                status=JobStatus.CANCELLED,
+                finished_at=timezone.now(),
+                error="terminated by a revoke request",
+            )
+        )
+    )

@@ -4,6 +4,8 @@ Each is a conditional statement on the row's current status, so it races safely 
 workers: a job that started in the meantime is simply not matched.
 """
 
+import uuid
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -80,3 +82,20 @@ def jobs_republish(*, job_ids: list[str]) -> int:
     return Job.objects.filter(
         id__in=list(job_ids), status=JobStatus.WAITING, needs_publish=False
     ).update(needs_publish=True)
+
+
+def jobs_revoke(*, job_ids: list[str]) -> int:
+    """Celery's revoke, made durable: the jobs among ``job_ids`` that have not started are
+    cancelled in the ledger, so they never run on any worker, after any restart. Ids that
+    are not ledger jobs are left to Celery. Returns how many were cancelled."""
+    ids = []
+    for job_id in job_ids:
+        try:
+            ids.append(uuid.UUID(str(job_id)))
+        except ValueError:
+            continue
+    if not ids:
+        return 0
+    return Job.objects.filter(id__in=ids, status__in=[JobStatus.DELAYED, JobStatus.WAITING]).update(
+        status=JobStatus.CANCELLED, finished_at=timezone.now(), needs_publish=False
+    )

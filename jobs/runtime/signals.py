@@ -13,6 +13,7 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from jobs.conf import jobs_settings
 from jobs.ledger.workers import heartbeat_record, process_name, remember_clean_shutdown
 from jobs.runtime.loops import Loop, MaintenanceCycle
+from jobs.runtime.revoke import install_worker_revoke
 
 log = logging.getLogger(__name__)
 _loops: list[Loop] = []
@@ -36,6 +37,7 @@ def on_pool_process_start(**kwargs: object) -> None:
 
 @worker_ready.connect
 def on_worker_ready(sender: object = None, **kwargs: object) -> None:
+    install_worker_revoke()
     _start_heartbeat("main")
     if jobs_settings().dispatcher_in_worker:
         loop = Loop("jobs-maintenance", jobs_settings().dispatch_interval, MaintenanceCycle().tick)

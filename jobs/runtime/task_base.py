@@ -14,7 +14,7 @@ import socket
 import traceback as tb
 from datetime import datetime
 
-from billiard.exceptions import WorkerLostError
+from billiard.exceptions import Terminated, WorkerLostError
 from celery import Task, shared_task
 from celery.exceptions import Ignore, TimeLimitExceeded
 from celery.worker.request import Request
@@ -50,6 +50,15 @@ class LedgerRequest(Request):
 
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
         exc = getattr(exc_info.exception, "exc", exc_info.exception)
+        if isinstance(exc, Terminated) and getattr(self.task, "ledger", False) and self.worker_pid:
+            # revoke(terminate=True): the operator stopped it; not a crash to recover from.
+            try:
+                attempts.job_terminated(
+                    job_id=self.id, worker=worker_name(socket.gethostname(), self.worker_pid)
+                )
+            except Exception:
+                log.exception("could not record job %s as cancelled after termination", self.id)
+            return super().on_failure(exc_info, send_failed_event, return_ok)
         lost = isinstance(exc, WorkerLostError | SystemExit | KeyboardInterrupt)
         if lost and getattr(self.task, "ledger", False) and self.worker_pid:
             try:
