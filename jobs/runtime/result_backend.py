@@ -17,12 +17,22 @@ as before. One result store per job: the row.
 import uuid
 from typing import Any
 
-from celery import states
-from celery.exceptions import TaskRevokedError
-from django_celery_results.backends.database import DatabaseBackend
+import django
+from django.apps import apps
 
-from jobs.ledger.models import Job, JobStatus
-from jobs.runtime.result import JobFailed
+# Celery loads its result backend on first use. In a worker, a web process or beat Django is
+# set up by then; the ``celery -A config call/result/...`` commands never set it up, and the
+# backend's models could not load. Setting up here (and not in config/celery.py, which the
+# settings themselves import) makes every celery command work.
+if not apps.ready:
+    django.setup()
+
+from celery import states  # noqa: E402
+from celery.exceptions import TaskRevokedError  # noqa: E402
+from django_celery_results.backends.database import DatabaseBackend  # noqa: E402
+
+from jobs.ledger.models import Job, JobStatus  # noqa: E402
+from jobs.runtime.result import JobFailed  # noqa: E402
 
 
 def _exception(cls: type[BaseException], message: str) -> dict[str, Any]:
