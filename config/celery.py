@@ -2,16 +2,25 @@
 
 ``celery -A config worker`` and ``celery -A config beat`` work as written: settings come from
 Django's settings (``CELERY_`` namespace) and beat uses django-celery-beat's
-DatabaseScheduler through ``CELERY_BEAT_SCHEDULER``.
+DatabaseScheduler through ``CELERY_BEAT_SCHEDULER``. ``celery -A config flower`` reads
+``config/flowerconfig.py`` (basic auth from FLOWER_USER / FLOWER_PASSWORD, /metrics behind
+it, loopback by default).
+
+Without DJANGO_SETTINGS_MODULE the production settings are used, which refuse to start
+without a real SECRET_KEY: a worker never runs on a development key by accident.
+``make run`` (scripts/run-local.sh) and the test suite name their settings module.
 """
 
 import os
+from pathlib import Path
 
 from celery import Celery
 from celery.signals import worker_init
 from kombu import Queue
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+# Flower reads this file unless --conf names another (it looks for ./flowerconfig.py only).
+os.environ.setdefault("FLOWER_CONF", str(Path(__file__).with_name("flowerconfig.py")))
 
 # The control class cancels a revoked job in the ledger too (durable revoke).
 app = Celery("config", control="jobs.runtime.control:LedgerControl")

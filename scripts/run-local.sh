@@ -5,9 +5,16 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 mkdir -p var
 
+# Named here on purpose: an entry point that finds no settings module uses the production
+# settings, which refuse to start without a real SECRET_KEY. The local settings relax what
+# only makes sense on this machine (DEBUG, SQLite, admin/admin logins on 127.0.0.1) and make
+# a random SECRET_KEY once per install, in var/secret_key.
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.local}
 export WEB_PORT=${PORT:-8000}
 export FLOWER_PORT=${FLOWER_PORT:-5555}
+# Flower's basic auth (read by config/flowerconfig.py, never put on its command line).
+flower_password_shown="password ${FLOWER_PASSWORD:-admin}"
+[ -n "${FLOWER_PASSWORD:-}" ] && flower_password_shown="password from FLOWER_PASSWORD"
 export FLOWER_USER=${FLOWER_USER:-admin}
 export FLOWER_PASSWORD=${FLOWER_PASSWORD:-admin}
 # Flower keeps its history here across restarts (--persistent).
@@ -42,8 +49,8 @@ cat <<TEXT
   Admin      http://127.0.0.1:$WEB_PORT/admin/
   API docs   http://127.0.0.1:$WEB_PORT/api/docs/
   Health     http://127.0.0.1:$WEB_PORT/healthz
-  Flower     http://127.0.0.1:$FLOWER_PORT/   (user $FLOWER_USER, password $FLOWER_PASSWORD)
-  Redis      $REDIS_URL
+  Flower     http://127.0.0.1:$FLOWER_PORT/   (user $FLOWER_USER, $flower_password_shown)
+  Redis      $(printf '%s' "$REDIS_URL" | sed -E 's#(://[^:/@]*:)[^/]+@#\1********@#')
 
   Ctrl-C stops web, worker, beat and Flower.
 

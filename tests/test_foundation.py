@@ -320,7 +320,6 @@ def test_healthz_is_200_when_database_redis_and_a_worker_answer(worker, client):
     assert body["components"]["database"]["ok"] is True
     assert body["components"]["redis"]["ok"] is True
     assert body["components"]["workers"]["ok"] is True
-    assert body["components"]["workers"]["live"]
 
 
 @pytest.mark.django_db
@@ -331,7 +330,6 @@ def test_healthz_is_503_naming_the_workers_when_no_worker_runs(client):
     body = response.json()
     assert body["status"] == "unavailable"
     assert body["components"]["workers"]["ok"] is False
-    assert "heartbeat" in body["components"]["workers"]["error"]
     assert body["components"]["database"]["ok"] is True
     assert body["components"]["redis"]["ok"] is True
 
@@ -345,7 +343,6 @@ def test_healthz_is_503_naming_redis_when_redis_is_down(client, settings):
     assert response.status_code == 503
     components = response.json()["components"]
     assert components["redis"]["ok"] is False
-    assert "Connection" in components["redis"]["error"]
     assert components["database"]["ok"] is True
 
 

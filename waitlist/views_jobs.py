@@ -9,7 +9,14 @@ Who may call them:
   is global) are for platform staff only.
 
 Each answers 202 with the ledger job; a trigger that finds the same job still waiting or
-running (same job key) returns that job with ``"created": false``.
+running (same job key) returns that job with ``"created": false``. Every trigger a tenant's
+staff can call is keyed: the sweep per tenant, a notification's retry per notification, a
+cascade per tenant, slot and reason.
+
+The queues are shared by every tenant, so a tenant's staff also have a budget: at most
+``waitlist_trigger`` triggers (REST_FRAMEWORK's DEFAULT_THROTTLE_RATES; 30/minute unless
+set) per tenant and window, shared by all of that tenant's staff; beyond it 429 with
+``Retry-After``. Platform staff are not counted.
 """
 
 from django.http import Http404
@@ -18,6 +25,8 @@ from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
 
 from jobs import NOT_FOUND, LedgerResult, validated
 from waitlist import selectors, services
@@ -43,6 +52,25 @@ class IsPlatformOrTenantStaff(BasePermission):
         return selectors.user_is_platform_staff(user=user) or (
             selectors.tenant_list_for_user(user=user).exists()
         )
+
+
+class TenantTriggerThrottle(SimpleRateThrottle):
+    """Triggers per tenant (not per user: a tenant may have many staff accounts), counted in
+    the shared cache so every web process enforces the same budget."""
+
+    scope = "waitlist_trigger"
+    default_rate = "30/minute"
+
+    def __init__(self, tenant_id: int):
+        self.tenant_id = tenant_id
+        super().__init__()
+
+    def get_rate(self) -> str:
+        # Read when used, so a settings change (and the tests' override) is seen.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or self.default_rate
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": f"tenant-{self.tenant_id}"}
 
 
 def job_payload(result: LedgerResult) -> dict:
@@ -76,6 +104,14 @@ class JobTriggerView(WaitlistAPIView):
             raise Http404("Not found.")
         return found
 
+    def throttle_tenant(self, tenant_id: int) -> None:
+        """Count this trigger against the tenant's budget (429 beyond it)."""
+        if selectors.user_is_platform_staff(user=self.request.user):
+            return
+        throttle = TenantTriggerThrottle(tenant_id)
+        if not throttle.allow_request(self.request, self):
+            self.throttled(self.request, throttle.wait())
+
     def accepted(self, result: LedgerResult) -> Response:
         return Response(job_payload(result), status=status.HTTP_202_ACCEPTED)
 
@@ -91,6 +127,7 @@ class ExpiredHoldsTriggerView(JobTriggerView):
         slug = data.get("tenant")
         if slug:
             tenant_id = self.get_visible(Tenant.objects.all(), slug=slug).pk
+            self.throttle_tenant(tenant_id)
         elif not selectors.user_is_platform_staff(user=request.user):
             raise ValidationError(
                 {"tenant": ["required: only platform staff can process every tenant at once"]}
@@ -109,6 +146,7 @@ class CascadeTriggerView(JobTriggerView):
     def post(self, request):
         data = validated(CascadeTriggerSerializer, request.data)
         slot = self.get_visible(Slot.objects.all(), pk=data["slot_id"])
+        self.throttle_tenant(slot.tenant_id)
         previous_id = data.get("previous_entry_id")
         if previous_id is not None:
             previous = self.get_visible(WaitlistEntry.objects.all(), pk=previous_id)
@@ -122,8 +160,8 @@ class CascadeTriggerView(JobTriggerView):
                 field="slot_id",
                 code=slot.status,
             )
-        result = services.cascade_enqueue(
-            slot_id=slot.pk, previous_entry_id=previous_id, reason=data["reason"]
+        result = services.cascade_trigger(
+            slot=slot, previous_entry_id=previous_id, reason=data["reason"]
         )
         return self.accepted(result)
 
@@ -137,6 +175,7 @@ class NotificationRetryView(JobTriggerView):
     def post(self, request):
         data = validated(NotificationRetrySerializer, request.data)
         notification = self.get_visible(Notification.objects.all(), pk=data["notification_id"])
+        self.throttle_tenant(notification.tenant_id)
         result = services.notification_retry(
             notification=notification, actor=services.Actor.of_user(request.user)
         )

@@ -56,9 +56,13 @@ if (BASE_DIR / ".env").exists():
 
 # --- core ---------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
-# No default: Django refuses to sign anything with an empty key. local.py and test.py bring
-# development keys; production.py demands a random one.
+# No default: Django refuses to sign anything with an empty key. local.py brings a random
+# key kept under var/ (one per install), test.py a test key; production.py demands a real one.
 SECRET_KEY = env.str("SECRET_KEY", default="")
+# The debug page and the admins' error emails mask URL passwords (REDIS_URL, the broker, the
+# cache LOCATION, ...) besides Django's *KEY*/*PASS* settings (config/secret_masking.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.secret_masking.SecretsReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "config.secret_masking.SecretsExceptionReporter"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -313,7 +317,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Passwords inside URLs (a connection error quoting its URL) are masked in every line.
+    "filters": {"mask_secrets": {"()": "config.secret_masking.MaskSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

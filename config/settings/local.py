@@ -1,11 +1,17 @@
-"""Settings for a developer's machine: ``make run``, ``manage.py``, ``celery -A config``.
+"""Settings for a developer's machine: ``make run`` (scripts/run-local.sh names this module;
+a bare ``manage.py`` or ``celery -A config`` gets the production settings instead).
 
 No environment is needed: SQLite in WAL mode under ``var/``, Redis on localhost, DEBUG on,
-static files served straight from the apps, emails on the console. Every value can still
-be set by its environment variable (or in ``.env``).
+static files served straight from the apps, emails on the console, and a secret key made
+at random on first use and kept in ``var/secret_key`` (so no two installs share one, and
+tokens signed by one never open another). Every value can still be set by its environment
+variable (or in ``.env``).
 """
 
+import contextlib
 import os
+import secrets
+import tempfile
 from pathlib import Path
 
 import environ
@@ -21,8 +27,34 @@ os.environ.setdefault("DATABASE_URL", f"sqlite:///{_project_root / 'var' / 'db.s
 from .base import *  # noqa: E402,F403
 from .base import STORAGES, env  # noqa: E402
 
+
+def local_secret_key(path: Path) -> str:
+    """This install's random key, created on first use (readable by its owner only).
+
+    web, worker and beat may start at once: the key is written to a temporary file and
+    linked into place, so exactly one of them creates it and every one reads the same."""
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if key:
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+    try:
+        with os.fdopen(fd, "w") as out:  # mkstemp: mode 0600
+            out.write(secrets.token_urlsafe(64) + "\n")
+        with contextlib.suppress(FileExistsError):  # another process was first: use its key
+            os.link(scratch, path)
+    finally:
+        os.unlink(scratch)
+    return path.read_text().strip()
+
+
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="local-development-key-not-for-production")
+SECRET_KEY = env.str("SECRET_KEY", default="") or local_secret_key(
+    _project_root / "var" / "secret_key"
+)
 
 # Local runs serve static files straight from the apps, so no collectstatic step is needed.
 WHITENOISE_USE_FINDERS = DEBUG

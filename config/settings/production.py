@@ -8,13 +8,24 @@ adds the HTTPS settings ``manage.py check --deploy`` asks for.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, WAITLIST_PUBLIC_BASE_URL, env
+from .base import DEBUG, SECRET_KEY, WAITLIST_PUBLIC_BASE_URL, env
 
-if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(("local-", "django-insecure", "change-me")):
+# This is also what an entry point (manage.py, ASGI, WSGI, celery) uses when no settings
+# module is named: a process started without configuration stops here instead of running
+# on a development key.
+if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(
+    ("local-", "django-insecure", "change-me", "test-", "benchmark-")
+):
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to a random value of at least 50 characters in production "
-        '(python -c "import secrets; print(secrets.token_urlsafe(64))").'
+        '(python -c "import secrets; print(secrets.token_urlsafe(64))"). '
+        "On a developer's machine use DJANGO_SETTINGS_MODULE=config.settings.local "
+        "(make run does)."
     )
+# The debug page shows settings and source to whoever triggers an error: only a local run
+# (config.settings.local) may turn it on.
+if DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off in production (DEBUG=false)")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

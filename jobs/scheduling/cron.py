@@ -88,18 +88,24 @@ class CronSpec:
         return found
 
     def latest_fire(self, at_or_before: datetime, horizon: timedelta = timedelta(days=2)):
-        """The most recent fire instant at or before the given time (within ``horizon``)."""
-        latest = None
-        cursor = at_or_before - horizon
-        while True:
-            upcoming = self.next_fires(cursor, 64)
-            for fire in upcoming:
-                if fire > at_or_before:
-                    return latest
-                latest = fire
-            if len(upcoming) < 64:
-                return latest
-            cursor = upcoming[-1]
+        """The most recent fire instant at or before the given time (within ``horizon``).
+
+        Searched backwards a local day at a time: the first day with a fire at or before the
+        time holds the answer. (Scanning forwards from ``at - horizon`` built every fire of
+        the horizon 64 at a time, each batch recomputing its days: ~0.15 s per every-minute
+        schedule, paid by every health and scheduler answer.)
+        """
+        at = at_or_before.astimezone(UTC)
+        earliest = at - horizon
+        day = at.astimezone(self.zone).date()
+        first_day = earliest.astimezone(self.zone).date() - timedelta(days=1)
+        while day >= first_day:
+            if self._day_matches(day):
+                for fire in reversed(self._fires_on(day)):
+                    if fire <= at:
+                        return fire if fire > earliest else None
+            day -= timedelta(days=1)
+        return None
 
     def describe(self) -> str:
         try:

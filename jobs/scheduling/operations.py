@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from celery import current_app
+from django.db.models import Q
 from django_celery_beat.models import PeriodicTask
 
 from jobs.conf import jobs_settings
@@ -39,8 +40,8 @@ def _next_run(task: PeriodicTask, now: datetime) -> datetime | None:
     return None
 
 
-def schedule_missed(task: PeriodicTask, now: datetime) -> datetime | None:
-    """The latest slot that should have fired (grace period passed) but did not."""
+def _unfired_candidate(task: PeriodicTask, now: datetime) -> datetime | None:
+    """The latest slot that should have fired by now (grace period passed), if any."""
     spec = cron_spec_of(task)
     if spec is None or not task.enabled:
         return None
@@ -49,14 +50,37 @@ def schedule_missed(task: PeriodicTask, now: datetime) -> datetime | None:
     enabled_since = task.date_changed or now
     if slot is None or slot < enabled_since:
         return None
+    return slot
+
+
+def schedule_missed(task: PeriodicTask, now: datetime) -> datetime | None:
+    """The latest slot that should have fired (grace period passed) but did not."""
+    slot = _unfired_candidate(task, now)
+    if slot is None:
+        return None
     fired = ScheduleFire.objects.filter(schedule=task.name, slot=slot).exists()
     return None if fired else slot
 
 
+def _missed_slots(tasks: list[PeriodicTask], now: datetime) -> dict[str, datetime]:
+    """schedule_missed for many schedules, with one query for all their fire records."""
+    candidates = {t.name: slot for t in tasks if (slot := _unfired_candidate(t, now)) is not None}
+    if not candidates:
+        return {}
+    wanted = Q()
+    for name, slot in candidates.items():
+        wanted |= Q(schedule=name, slot=slot)
+    fired = set(ScheduleFire.objects.filter(wanted).values_list("schedule", "slot"))
+    return {name: slot for name, slot in candidates.items() if (name, slot) not in fired}
+
+
 def schedule_status(task: PeriodicTask, now: datetime) -> dict:
+    return _status(task, now, missed=schedule_missed(task, now))
+
+
+def _status(task: PeriodicTask, now: datetime, *, missed: datetime | None) -> dict:
     spec = cron_spec_of(task)
     next_run = _next_run(task, now)
-    missed = schedule_missed(task, now)
     return {
         "name": task.name,
         "task": task.task,
@@ -79,8 +103,16 @@ def schedule_status(task: PeriodicTask, now: datetime) -> dict:
 def scheduler_summary(*, now: datetime | None = None) -> dict:
     """The scheduler summary (getSchedulerSummary): {total, running, stopped, jobs: [...]}."""
     now = now or datetime.now(UTC)
-    tasks = PeriodicTask.objects.select_related("crontab", "interval", "clocked").order_by("name")
-    jobs = [schedule_status(t, now) for t in tasks if not t.task.startswith(PLATFORM_TASKS_PREFIX)]
+    tasks = [
+        t
+        for t in PeriodicTask.objects.select_related("crontab", "interval", "clocked").order_by(
+            "name"
+        )
+        if not t.task.startswith(PLATFORM_TASKS_PREFIX)
+    ]
+    # Two queries whatever the number of schedules: the schedules, and their fire records.
+    missed = _missed_slots(tasks, now)
+    jobs = [_status(t, now, missed=missed.get(t.name)) for t in tasks]
     running = sum(1 for j in jobs if j["running"])
     return {"total": len(jobs), "running": running, "stopped": len(jobs) - running, "jobs": jobs}
 

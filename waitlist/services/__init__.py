@@ -14,7 +14,7 @@ bodies, so the two never import each other while loading.
 | tenants         | create or update a tenant and its staff                              |
 | slots           | open and withdraw slots                                              |
 | entries         | customers join and leave the list                                    |
-| cascade         | offer a slot to the next candidate (and enqueue that)                |
+| cascade         | offer a slot to the next candidate (and enqueue that, or trigger it) |
 | holds           | the candidate confirms or declines an offer                          |
 | expired_holds   | the sweep that releases expired holds (and enqueue it)               |
 | notifications   | queue, send and retry customer notifications                         |
@@ -22,7 +22,7 @@ bodies, so the two never import each other while loading.
 """
 
 from waitlist.services.audit import CUSTOMER, SYSTEM, Actor, audit_record, status_change
-from waitlist.services.cascade import cascade_enqueue, slot_offer_next
+from waitlist.services.cascade import cascade_enqueue, cascade_trigger, slot_offer_next
 from waitlist.services.cleanup import (
     CLEANUP_BATCH,
     CLEANUP_MAX_BATCHES,
@@ -56,6 +56,7 @@ __all__ = [
     "Actor",
     "audit_record",
     "cascade_enqueue",
+    "cascade_trigger",
     "cleanup_enqueue",
     "entry_cancel",
     "entry_join",

@@ -32,6 +32,20 @@ def cascade_enqueue(*, slot_id: int, previous_entry_id: int | None, reason: str)
     )
 
 
+def cascade_trigger(*, slot: Slot, previous_entry_id: int | None, reason: str):
+    """A cascade started by hand (the job endpoint): one live job per tenant, slot and reason.
+
+    A repeat while that job is waiting or running returns it (``created`` False) instead of
+    queueing another, so a tenant's staff cannot fill the queue every tenant shares. The
+    cascades the services start themselves stay unkeyed: a decline that lands while an
+    earlier cascade of the slot is still finishing must still get its own run."""
+    reason = str(CascadeReason(reason))
+    return tasks.notification_cascade.apply_async(
+        kwargs=cascade_kwargs(slot_id=slot.pk, previous_entry_id=previous_entry_id, reason=reason),
+        job_key=f"waitlist.cascade-trigger:{slot.tenant_id}:{slot.pk}:{reason}",
+    )
+
+
 def slot_offer_next(
     *,
     slot_id: int,

@@ -17,9 +17,9 @@ ORIGIN = [(b"origin", b"http://127.0.0.1")]
 
 
 def communicator(path: str, token: str | None = None) -> WebsocketCommunicator:
-    if token is not None:
-        path += ("&" if "?" in path else "?") + f"token={token}"
-    return WebsocketCommunicator(application, path, headers=ORIGIN)
+    # The token rides in the Sec-WebSocket-Protocol header, never in the URL.
+    subprotocols = ["bearer", token] if token is not None else None
+    return WebsocketCommunicator(application, path, headers=ORIGIN, subprotocols=subprotocols)
 
 
 async def receive_until(comm, predicate, timeout: float = 20.0) -> list[dict]:
@@ -41,14 +41,17 @@ async def receive_until(comm, predicate, timeout: float = 20.0) -> list[dict]:
 
 # --- auth ------------------------------------------------------------------------------------
 @pytest.mark.security
-def test_anonymous_and_non_staff_are_closed_with_4401_and_4403(plain_user):
+def test_anonymous_and_non_staff_are_closed_with_4401_and_4403(plain_user, monkeypatch):
+    from jobs.web.stream import consumer
+
+    monkeypatch.setattr(consumer, "AUTH_TIMEOUT", 0.5)  # anonymous: no authenticate message
     customer_token = access_token(plain_user)
 
     async def scenario():
         results = {}
         for label, comm in [
             ("anonymous", communicator("/ws/jobs/")),
-            ("bad token", communicator("/ws/jobs/?token=junk")),
+            ("bad token", communicator("/ws/jobs/", "junk")),
             ("customer", communicator("/ws/jobs/", customer_token)),
         ]:
             connected, _ = await comm.connect(timeout=10)

@@ -1,30 +1,86 @@
-"""WebSocket authentication: a JWT access token in the ``token`` query parameter.
+"""WebSocket authentication: who is on the other end of a socket, and are they still allowed.
 
-Browsers cannot set headers on a WebSocket handshake, so the token rides in the URL; the
-session cookie (AuthMiddlewareStack) works too for pages served by Django.
+A URL ends up in access logs, proxy logs and browser history, so ``/ws/jobs/`` takes its
+JWT access token from elsewhere (browsers cannot set an ``Authorization`` header on a
+WebSocket handshake):
+
+- the ``Sec-WebSocket-Protocol`` header: offer the two subprotocols ``bearer`` and the
+  token (``new WebSocket(url, ["bearer", token])``); the server answers with ``bearer``;
+- or a first message ``{"action": "authenticate", "token": "<access token>"}``
+  (``jobs.web.stream.consumer``);
+- or the Django session cookie, for pages served by Django.
+
+The ``?token=`` query parameter is still read here for ``/ws/tickets/`` (the tickets app
+decides about its socket); ``/ws/jobs/`` refuses any ``token`` in its query string.
+
+``current_user`` answers again, later, for an open socket: the token is validated again
+(expired, user deactivated or deleted, password changed) and the session is read afresh from
+its store (logged out, password changed), so a consumer can close when access is gone.
 """
 
+from importlib import import_module
 from urllib.parse import parse_qs
 
+from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 from jobs.web.auth import user_from_jwt
 
+BEARER_SUBPROTOCOL = "bearer"
+# A JWT access token is a few hundred characters; anything much longer is not one.
+MAX_TOKEN_LENGTH = 4096
+
 
 @database_sync_to_async
-def _user_for_token(raw: str):
+def user_for_token(raw) -> object:
+    """The user of a JWT access token, or AnonymousUser for anything that does not
+    authenticate (malformed, expired, a deleted or inactive user, a changed password)."""
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_TOKEN_LENGTH:
+        return AnonymousUser()
     try:
         user = user_from_jwt(raw)
-    except Exception:  # a deleted or inactive user: treated like no user at all
+    except Exception:  # whatever a broken token raises: treated like no user at all
         user = None
     return user if user is not None else AnonymousUser()
 
 
+def token_from_subprotocols(subprotocols) -> str | None:
+    """The token of ``Sec-WebSocket-Protocol: bearer, <token>``, else None."""
+    offered = [str(p) for p in subprotocols or []]
+    if BEARER_SUBPROTOCOL not in offered:
+        return None
+    others = [p for p in offered if p != BEARER_SUBPROTOCOL]
+    return others[0] if len(others) == 1 else None
+
+
+async def current_user(scope, token: str | None):
+    """Who this socket's credentials name *now*: the token validated again, or the session
+    read again from its store (not the copy loaded at the handshake)."""
+    if token is not None:
+        return await user_for_token(token)
+    session = scope.get("session")
+    key = getattr(session, "session_key", None)
+    if not key:
+        return AnonymousUser()
+    fresh = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+    return await get_user({"session": fresh})
+
+
 class JWTAuthMiddleware(BaseMiddleware):
+    """Puts the user of a JWT on the scope: from the subprotocol header, else ``?token=``."""
+
     async def __call__(self, scope, receive, send):
-        token = parse_qs(scope.get("query_string", b"").decode()).get("token")
-        if token:
-            scope["user"] = await _user_for_token(token[0])
+        scope = dict(scope)
+        token = token_from_subprotocols(scope.get("subprotocols"))
+        source = "subprotocol"
+        if token is None:
+            query = parse_qs(scope.get("query_string", b"").decode()).get("token")
+            token, source = (query[0], "query") if query else (None, "")
+        if token is not None:
+            scope["user"] = await user_for_token(token)
+            scope["jwt"] = token
+            scope["auth_source"] = source
         return await super().__call__(scope, receive, send)
