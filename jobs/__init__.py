@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "ConflictError": "jobs.errors",
     "NotFoundError": "jobs.errors",
     "InvalidInput": "jobs.errors",
+    "PermanentError": "jobs.errors",
     "Pagination": "jobs.web.pagination",
     "validated": "jobs.web.validation",
     "admin_run_for_each": "jobs.web.admin_actions:run_for_each",

@@ -44,6 +44,13 @@ JOBS_ALERT_WORKER_DOWN_WINDOW      int s      3600              worker_down aler
 JOBS_HEALTH_CACHE_SECONDS          int s      5                 health answer's worker list cache
 JOBS_WS_POLL_INTERVAL              float s    0.5               WebSocket stream: running jobs
                                                                 are re-read this often
+JOBS_DEFAULT_MAX_ATTEMPTS          int        1                 attempts of a task that declares
+                                                                neither max_attempts nor
+                                                                max_retries
+JOBS_MAX_ATTEMPTS_CAP              int        25                attempts of max_retries=None
+JOBS_DEFAULT_RETRY_DELAY           float s    None              fixed delay between attempts of a
+                                                                task that declares no backoff
+                                                                (None: exponential from 1 s)
 =================================  =========  ================  ==================================
 
 Lists come back as tuples. ``JOBS_RETENTION`` maps a job status to ``{"age": seconds,
@@ -106,6 +113,9 @@ class JobsSettings:
     alert_worker_down_window: int = 3600
     health_cache_seconds: int = 5
     ws_poll_interval: float = 0.5
+    default_max_attempts: int = 1
+    max_attempts_cap: int = 25
+    default_retry_delay: float | None = None
 
 
 class _BadValue(ValueError):
@@ -173,6 +183,7 @@ _CHECKS: dict[Any, Callable[[object], Any]] = {
     str: _str,
     tuple[str, ...]: _names,
     Retention: _retention,
+    float | None: lambda value: None if value is None else _float(value),
 }
 
 

@@ -65,3 +65,8 @@ class InvalidInput(ApplicationError, ValueError):
 
     code = "invalid"
     status = 400
+
+
+class PermanentError(Exception):
+    """Raised by a task for a failure that no retry can fix (BullMQ's UnrecoverableError):
+    the job fails at once, whatever attempts it has left."""

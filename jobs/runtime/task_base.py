@@ -13,6 +13,7 @@ import logging
 import socket
 import traceback as tb
 from datetime import datetime
+from typing import Any
 
 from billiard.exceptions import Terminated, WorkerLostError
 from celery import Task, shared_task
@@ -23,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.conf import jobs_settings
-from jobs.errors import InvalidInput
+from jobs.errors import InvalidInput, PermanentError
 from jobs.ledger import attempts, broker, enqueue
 from jobs.ledger import backoff as backoff_policies
 from jobs.ledger.enqueue import JobSpec, job_enqueue
@@ -39,10 +40,16 @@ log = logging.getLogger(__name__)
 class RetryRequested(Exception):
     """Raised by ``LedgerTask.retry``: the ledger schedules the next attempt."""
 
-    def __init__(self, countdown: float | None, exc: BaseException | None):
+    def __init__(
+        self,
+        countdown: float | None,
+        exc: BaseException | None,
+        max_retries: int | None = None,
+    ):
         super().__init__(str(exc) if exc else "retry requested")
         self.countdown = countdown
         self.exc = exc
+        self.max_retries = max_retries
 
 
 class LedgerRequest(Request):
@@ -80,6 +87,7 @@ class LedgerTask(Task):
     ledger: bool = True
     max_attempts: int = 1
     retry_for: tuple[type[BaseException], ...] = ()
+    dont_retry_for: tuple[type[BaseException], ...] = ()
     backoff: backoff_policies.Backoff = backoff_policies.exponential()
     job_priority: int = int(Priority.NORMAL)
     job_queue: str = "default"
@@ -147,7 +155,7 @@ class LedgerTask(Task):
             return super().retry(args, kwargs, exc, throw, eta, countdown, max_retries, **options)
         if eta is not None and countdown is None:
             countdown = max(0.0, (eta - timezone.now()).total_seconds())
-        raise RetryRequested(countdown, exc)
+        raise RetryRequested(countdown, exc, max_retries)
 
     # --- worker side ----------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -224,8 +232,11 @@ class LedgerTask(Task):
         cause: BaseException = requested.exc if requested and requested.exc else exc
         error = f"{type(cause).__name__}: {cause}"
         trace = "".join(tb.format_exception(cause))
-        retryable = requested is not None or isinstance(exc, self.retry_for)
-        if retryable and claim.attempts < claim.max_attempts:
+        retryable = requested is not None or self.retries_on(exc)
+        limit = claim.max_attempts
+        if requested is not None and requested.max_retries is not None:
+            limit = requested.max_retries + 1  # self.retry(max_retries=n), Celery's meaning
+        if retryable and claim.attempts < limit:
             delay = (
                 requested.countdown
                 if requested is not None and requested.countdown is not None
@@ -235,6 +246,19 @@ class LedgerTask(Task):
             raise Ignore() from exc
         attempts.job_fail(claim=claim, error=error, traceback=trace)
 
+    def retries_on(self, exc: BaseException) -> bool:
+        """Whether an attempt that raised ``exc`` may be tried again (attempts permitting).
+
+        A ``PermanentError`` or one of ``dont_autoretry_for`` never is. With
+        ``autoretry_for`` declared only those exceptions are; without it every exception
+        is, as BullMQ's, Oban's and Sidekiq's attempts mean (a task with one attempt, the
+        default, is never retried either way)."""
+        if isinstance(exc, (PermanentError, *self.dont_retry_for)):
+            return False
+        if self.retry_for:
+            return isinstance(exc, self.retry_for)
+        return True
+
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         """Called in the worker's main process when the hard time limit killed the run."""
         if self.ledger and isinstance(exc, TimeLimitExceeded):
@@ -242,7 +266,7 @@ class LedgerTask(Task):
             if job is not None:
                 claim = attempts.Claim(str(job.id), job.attempts, job.max_attempts, job.worker)
                 error = f"TimeLimitExceeded: hard time limit ({exc}) exceeded"
-                if TimeLimitExceeded in self.retry_for and job.attempts < job.max_attempts:
+                if self.retries_on(exc) and job.attempts < job.max_attempts:
                     attempts.job_schedule_retry(
                         claim=claim,
                         delay=self.backoff.seconds(job.attempts),
@@ -281,9 +305,10 @@ def job_task(
     *args,
     queue: str = "default",
     priority: Priority | int | str = Priority.NORMAL,
-    max_attempts: int = 1,
+    max_attempts: int | None = None,
     backoff=None,
     autoretry_for=(),
+    dont_autoretry_for=(),
     time_limit=None,
     soft_time_limit=None,
     rate_limit: str | None = None,
@@ -293,21 +318,30 @@ def job_task(
     """Declare a task. Celery's options pass through; these are the platform's own:
 
     queue, priority (CRITICAL..BATCH or 1..5), max_attempts, backoff (exponential(),
-    fixed(), custom()), autoretry_for (only these exceptions are retried), rate_limit
-    ("100/s": global across all workers, unlike Celery's per-worker limit), ledger, and
-    atomic=True: the task's database writes commit in one transaction with the job's
-    completion (exactly once for database effects; keep slow I/O out of such tasks).
+    fixed(), custom()), rate_limit ("100/s": global across all workers, unlike Celery's
+    per-worker limit), ledger, and atomic=True: the task's database writes commit in one
+    transaction with the job's completion (exactly once for database effects; keep slow I/O
+    out of such tasks).
+
+    Celery's retry vocabulary means what Celery says, mapped onto ledger attempts:
+    autoretry_for (only these exceptions are retried; without it, any exception is while
+    attempts remain), dont_autoretry_for, max_retries (attempts = max_retries + 1; None =
+    JOBS_MAX_ATTEMPTS_CAP), retry_backoff (True or the base in seconds), retry_backoff_max,
+    retry_jitter, default_retry_delay (a fixed delay when there is no backoff).
     """
     if not ledger:
         options.setdefault("autoretry_for", autoretry_for)
         options.setdefault("rate_limit", rate_limit)
+        options.setdefault("dont_autoretry_for", dont_autoretry_for)
+    attempts_, policy = _retry_policy(max_attempts, backoff, options)
     task_options = dict(
         base=LedgerTask,
         job_queue=queue,
         job_priority=int(Priority.parse(priority)),
-        max_attempts=max_attempts,
+        max_attempts=attempts_,
         retry_for=tuple(autoretry_for),
-        backoff=backoff_policies.parse(backoff),
+        dont_retry_for=tuple(dont_autoretry_for),
+        backoff=policy,
         time_limit=time_limit,
         soft_time_limit=soft_time_limit,
         ledger=ledger,
@@ -325,3 +359,36 @@ def job_task(
     if len(args) == 1 and callable(args[0]):
         return register(args[0])
     return register
+
+
+_NOT_GIVEN = object()
+
+
+def _retry_policy(
+    max_attempts: int | None, backoff: Any, options: dict
+) -> tuple[int, backoff_policies.Backoff]:
+    """The ledger's attempts and backoff from the platform's options or Celery's."""
+    settings_ = jobs_settings()
+    max_retries = options.get("max_retries", _NOT_GIVEN)
+    if max_attempts is None:
+        if max_retries is _NOT_GIVEN:
+            max_attempts = settings_.default_max_attempts
+        elif max_retries is None:  # Celery: retry for ever; the ledger: up to the cap
+            max_attempts = settings_.max_attempts_cap
+        else:
+            max_attempts = int(max_retries) + 1  # type: ignore[call-overload]
+    if backoff is not None:
+        return max_attempts, backoff_policies.parse(backoff)
+    retry_backoff = options.get("retry_backoff", False)
+    if retry_backoff:
+        base = 1.0 if retry_backoff is True else float(retry_backoff)
+        return max_attempts, backoff_policies.exponential(
+            base,
+            max_delay=float(options.get("retry_backoff_max", 600)),
+            jitter=bool(options.get("retry_jitter", True)),
+        )
+    if options.get("default_retry_delay") is not None:
+        return max_attempts, backoff_policies.fixed(float(options["default_retry_delay"]))
+    if settings_.default_retry_delay is not None:
+        return max_attempts, backoff_policies.fixed(settings_.default_retry_delay)
+    return max_attempts, backoff_policies.exponential()

@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from jobs import enqueue_many, job_task
+from jobs import PermanentError, enqueue_many, fixed, job_task
 from tests.testapp.models import SideEffect
 
 
@@ -54,3 +54,37 @@ class Boom(Exception):
 @job_task(name="testapp.boom")
 def boom() -> None:
     raise Boom("the failure an operator must see in the worker's log")
+
+
+# --- Celery's retry vocabulary on ledger tasks -----------------------------------------------
+@job_task(
+    name="testapp.celery_style_retries",
+    autoretry_for=(ValueError,),
+    max_retries=2,
+    retry_backoff=0.1,
+    retry_jitter=False,
+)
+def celery_style_retries() -> None:
+    raise ValueError("always")
+
+
+@job_task(name="testapp.any_error_retries", max_attempts=3, backoff=fixed(0.1))
+def any_error_retries() -> None:
+    raise RuntimeError("no autoretry_for declared: every attempt counts")
+
+
+@job_task(name="testapp.permanent", max_attempts=3, backoff=fixed(0.1))
+def permanent() -> None:
+    raise PermanentError("no retry can fix this")
+
+
+@job_task(
+    name="testapp.dont_retry", max_attempts=3, dont_autoretry_for=(KeyError,), backoff=fixed(0.1)
+)
+def dont_retry() -> None:
+    raise KeyError("excluded")
+
+
+@job_task(name="testapp.retry_call", bind=True, max_attempts=5)
+def retry_call(self) -> None:
+    raise self.retry(countdown=0.1, max_retries=1, exc=RuntimeError("again"))
