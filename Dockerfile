@@ -36,4 +36,10 @@ RUN groupadd --system app \
 USER app
 
 EXPOSE 8000 5555
-CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips=*"]
+# uvicorn takes the client's address (and scheme) from X-Forwarded-* headers only when the
+# connection comes from one of FORWARDED_ALLOW_IPS (addresses or networks; uvicorn reads the
+# variable itself): set it to the reverse proxy's address. Never "*": any client could then
+# claim any address, and the throttles, the login lockout and /metrics' allow-list would
+# believe it. The default trusts nothing but the container itself.
+ENV FORWARDED_ALLOW_IPS=127.0.0.1
+CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]

@@ -1,16 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from jobs.web.auth_views import LoginView, LogoutView, RefreshView
 from jobs.web.probes import healthz
 from jobs.web.prometheus import prometheus_metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
-    path("api/auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
-    path("api/auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("api/auth/token/", LoginView.as_view(), name="token-obtain"),
+    path("api/auth/token/refresh/", RefreshView.as_view(), name="token-refresh"),
+    path("api/auth/logout/", LogoutView.as_view(), name="token-logout"),
     path("api/jobs/", include("waitlist.urls_jobs")),
     path("api/jobs/", include("jobs.web.api.urls")),
     path("metrics", prometheus_metrics, name="prometheus-metrics"),

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -95,6 +96,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by the lockout into its answer (jobs.web.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -193,6 +196,33 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 ADMINS = [("Admin", email) for email in env.list("ADMIN_EMAILS", default=["admin@localhost"])]
 MANAGERS = ADMINS
 
+# --- clients behind reverse proxies ----------------------------------------------------------
+# How many reverse proxies in front of the web process append the client's address to
+# X-Forwarded-For. 0 (the default): the client is the TCP peer and the header is ignored,
+# since anyone can send it. Every throttle, the login lockout and /metrics' allow-list read
+# the client address one way (jobs/web/client_address.py), through DRF's NUM_PROXIES below.
+# Leave it at 0 when uvicorn already resolves the client (--proxy-headers with
+# FORWARDED_ALLOW_IPS naming the proxies, as in the Dockerfile).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more (the number of proxies)")
+
+# --- login lockout (django-axes, jobs/web/lockout.py) ---------------------------------------
+# Admin login, API login and /metrics' basic auth: after AXES_FAILURE_LIMIT failed logins of
+# one username from one address, that pair is refused (even the right password) until
+# AXES_COOLOFF_MINUTES have passed without a further failure.
+AUTHENTICATION_BACKENDS = [
+    "jobs.web.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "jobs.web.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "jobs.web.lockout.lockout_response"
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT must be 1 or more")
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -202,6 +232,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "jobs.web.errors.api_exception_handler",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -210,6 +241,8 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),
         "public_link": env.str("API_THROTTLE_PUBLIC_LINK", default="30/minute"),
+        # POST /api/auth/token/, per client address, on top of the per-username lockout.
+        "login": env.str("API_THROTTLE_LOGIN", default="10/minute"),
     },
 }
 SIMPLE_JWT = {
@@ -219,6 +252,9 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
+    # Tokens carry a digest of the password hash, checked on every use: a password change
+    # revokes every token issued before it (jobs/web/auth.py).
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Durable Jobs API",

@@ -1,12 +1,15 @@
 """GET /metrics for Prometheus: who may scrape, and the answer in the exposition format.
 
 Clients in JOBS_METRICS_ALLOWED_IPS (addresses or networks) need nothing; anyone else must
-be staff, by HTTP basic auth, a JWT bearer token or a session. The metrics themselves are
-built by ``jobs.observability.prometheus.LedgerCollector`` at scrape time.
+be staff, by HTTP basic auth, a JWT bearer token or a session. The client's address is the
+project's one (``jobs.web.client_address``: forwarded headers only from trusted proxies).
+Basic auth goes through ``authenticate(request, ...)``, so the login lockout
+(``jobs.web.lockout``) counts its failures; a Bearer token follows the API's rule
+(``jobs.web.auth``). Bad credentials of any shape answer 401, never an error. The metrics
+themselves are built by ``jobs.observability.prometheus.LedgerCollector`` at scrape time.
 """
 
 import base64
-import binascii
 import ipaddress
 import logging
 
@@ -18,15 +21,15 @@ from prometheus_client.core import CollectorRegistry
 
 from jobs.conf import jobs_settings
 from jobs.observability.prometheus import LedgerCollector
-from jobs.web.auth import user_from_jwt
+from jobs.web.auth import user_from_jwt, username_max_length
+from jobs.web.client_address import client_address
 
 log = logging.getLogger(__name__)
 
 
 def _client_allowed(request: HttpRequest) -> bool:
-    address = request.META.get("REMOTE_ADDR", "")
     try:
-        client = ipaddress.ip_address(address)
+        client = ipaddress.ip_address(client_address(request))
     except ValueError:
         return False
     for entry in jobs_settings().metrics_allowed_ips:
@@ -38,6 +41,10 @@ def _client_allowed(request: HttpRequest) -> bool:
     return False
 
 
+def _could_be_a_username(username: str) -> bool:
+    return "\x00" not in username and len(username) <= username_max_length()
+
+
 def _user_from_credentials(request: HttpRequest):
     """The user of a Basic or Bearer (JWT) Authorization header, or the session's."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -45,8 +52,10 @@ def _user_from_credentials(request: HttpRequest):
     if scheme.lower() == "basic":
         try:
             username, _, password = base64.b64decode(credentials).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8 inside
             return None
+        if not _could_be_a_username(username):
+            return None  # no account has it, and the database would refuse to look it up
         return authenticate(request, username=username, password=password)
     if scheme.lower() == "bearer":
         return user_from_jwt(credentials)
