@@ -424,6 +424,7 @@ PUBLIC = {
     "/healthz": "health probe for load balancers; says only up/down per component",
     "/api/auth/token/": "login",
     "/api/auth/token/refresh/": "refresh (needs a valid refresh token)",
+    "/api/auth/logout/": "logout (needs the refresh token it revokes)",
     "/api/schema/": "OpenAPI document (no data)",
     "/api/docs/": "Swagger UI for the schema",
     "/api/tickets/events/": "event listing for customers (the ticketing job system)",
