@@ -6,7 +6,7 @@ workers: a job that started in the meantime is simply not matched.
 
 import uuid
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jobs.errors import ConflictError, InvalidInput
@@ -99,3 +99,29 @@ def jobs_revoke(*, job_ids: list[str]) -> int:
     return Job.objects.filter(id__in=ids, status__in=[JobStatus.DELAYED, JobStatus.WAITING]).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now(), needs_publish=False
     )
+
+
+def job_record_unknown(
+    *, job_id: str, task: str, queue: str, args: list, kwargs: dict, reason: str
+) -> bool:
+    """A message for a task no worker knows was discarded by Celery: keep it in the ledger
+    as a failed job saying why, so it is visible and can be retried once code that knows
+    the task is deployed. False if the id is a ledger job already."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            Job.objects.create(
+                id=uuid.UUID(str(job_id)),
+                task=task[:200],
+                args=args,
+                kwargs=kwargs,
+                queue=queue[:100],
+                status=JobStatus.FAILED,
+                error=reason,
+                created_at=now,
+                scheduled_for=now,
+                finished_at=now,
+            )
+    except (IntegrityError, ValueError):
+        return False
+    return True

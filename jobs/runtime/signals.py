@@ -6,11 +6,14 @@ shutdown so that its silence is not reported as a worker down. Nothing here runs
 beat processes: the receivers only fire inside a worker.
 """
 
+import contextlib
 import logging
+from typing import Any
 
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import task_unknown, worker_process_init, worker_ready, worker_shutdown
 
 from jobs.conf import jobs_settings
+from jobs.ledger.operations import job_record_unknown
 from jobs.ledger.workers import heartbeat_record, process_name, remember_clean_shutdown
 from jobs.runtime.loops import Loop, MaintenanceCycle
 from jobs.runtime.revoke import install_worker_revoke
@@ -53,3 +56,27 @@ def on_worker_shutdown(**kwargs: object) -> None:
         remember_clean_shutdown(process_name())
     except Exception:
         log.warning("could not record the clean shutdown of this worker", exc_info=True)
+
+
+@task_unknown.connect
+def on_unknown_task(
+    sender: object = None, message: Any = None, name: str = "", id: str = "", **kwargs: object
+) -> None:
+    """Celery discards a message for a task this worker does not register (its log says
+    so); the ledger keeps a failed row saying why, retryable once the task is deployed."""
+    args: list = []
+    task_kwargs: dict = {}
+    with contextlib.suppress(Exception):  # an undecodable body still gets its row
+        body = message.decode()
+        args, task_kwargs = list(body[0]), dict(body[1])
+    queue = ((message.delivery_info if message is not None else None) or {}).get("routing_key", "")
+    reason = (
+        f"NotRegistered: no worker here knows task {name!r} (queue {queue!r}); Celery "
+        "discarded the message. Deploy the task, then retry this job."
+    )
+    try:
+        job_record_unknown(
+            job_id=id, task=name, queue=queue, args=args, kwargs=task_kwargs, reason=reason
+        )
+    except Exception:
+        log.exception("could not record the unknown task message %s in the ledger", id)

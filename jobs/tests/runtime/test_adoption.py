@@ -92,3 +92,16 @@ def test_a_removed_jobs_message_is_not_adopted(start_worker):
     time.sleep(1)  # the removed job's message was taken; give its attempt time to finish
     assert not Job.objects.filter(id=removed.id).exists()
     assert not SideEffect.objects.filter(key="removed").exists()
+
+
+def test_a_message_for_a_task_no_worker_knows_is_kept_as_a_failed_job_saying_why(start_worker):
+    start_worker(queues=["default"])
+    (job_id,) = send_from_another_service({"task": "billing.not_deployed_yet", "args": [7]})
+    job = wait_for(lambda: Job.objects.filter(id=job_id).first(), timeout=20)
+    assert (job.status, job.task, job.args, job.queue) == (
+        JobStatus.FAILED,
+        "billing.not_deployed_yet",
+        [7],
+        "default",
+    )
+    assert "NotRegistered" in job.error and "billing.not_deployed_yet" in job.error
