@@ -1,7 +1,10 @@
 """What ``.delay()`` returns for a ledger task: Celery's AsyncResult, read from the ledger."""
 
 import time
+from typing import Any
 
+from celery import states
+from celery.exceptions import TaskRevokedError
 from celery.result import AsyncResult
 
 from jobs.ledger.models import FINISHED_STATUSES, Job, JobStatus
@@ -24,8 +27,10 @@ class LedgerResult(AsyncResult):
         return self.job
 
     @property
-    def status(self) -> str:  # the ledger's vocabulary, not Celery's
-        return self.refresh().status
+    def status(self) -> str:
+        """Celery's state of the job (``SUCCESS``, ...); ``result.job.status`` is the
+        ledger's own (``completed``, ...)."""
+        return str(ledger_meta(self.refresh())["status"])
 
     state = status
 
@@ -40,3 +45,42 @@ class LedgerResult(AsyncResult):
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job {job.id} still {job.status} after {timeout}s")
             time.sleep(interval)
+
+
+def _exception(cls: type[BaseException], message: str) -> dict[str, Any]:
+    return {"exc_type": cls.__name__, "exc_module": cls.__module__, "exc_message": [message]}
+
+
+def ledger_meta(job: Job) -> dict[str, Any]:
+    """The job as Celery's task meta (status, result, traceback, date_done)."""
+    result: Any = None
+    traceback = None
+    status = states.PENDING
+    if job.status == JobStatus.COMPLETED:
+        status, result = states.SUCCESS, job.result
+    elif job.status == JobStatus.FAILED:
+        status, traceback = states.FAILURE, job.traceback or None
+        result = _exception(JobFailed, f"job {job.id} failed: {job.error}")
+    elif job.status == JobStatus.CANCELLED:
+        status, result = states.REVOKED, _exception(TaskRevokedError, f"job {job.id} cancelled")
+    elif job.status == JobStatus.ACTIVE:
+        if job.progress:
+            status = "PROGRESS"
+            result = {"progress": job.progress, "message": job.progress_message}
+        else:
+            status = states.STARTED
+    elif job.status == JobStatus.DELAYED and job.attempts and job.error:
+        status, result = states.RETRY, _exception(JobFailed, job.error)
+    return {
+        "task_id": str(job.id),
+        "status": status,
+        "result": result,
+        "traceback": traceback,
+        "children": [],
+        "date_done": job.finished_at,
+        "name": job.task,
+        "args": job.args,
+        "kwargs": job.kwargs,
+        "queue": job.queue,
+        "retries": max(0, job.attempts - 1),
+    }

@@ -27,51 +27,10 @@ from django.apps import apps
 if not apps.ready:
     django.setup()
 
-from celery import states  # noqa: E402
-from celery.exceptions import TaskRevokedError  # noqa: E402
 from django_celery_results.backends.database import DatabaseBackend  # noqa: E402
 
-from jobs.ledger.models import Job, JobStatus  # noqa: E402
-from jobs.runtime.result import JobFailed  # noqa: E402
-
-
-def _exception(cls: type[BaseException], message: str) -> dict[str, Any]:
-    return {"exc_type": cls.__name__, "exc_module": cls.__module__, "exc_message": [message]}
-
-
-def ledger_meta(job: Job) -> dict[str, Any]:
-    """The job as Celery's task meta (status, result, traceback, date_done)."""
-    result: Any = None
-    traceback = None
-    status = states.PENDING
-    if job.status == JobStatus.COMPLETED:
-        status, result = states.SUCCESS, job.result
-    elif job.status == JobStatus.FAILED:
-        status, traceback = states.FAILURE, job.traceback or None
-        result = _exception(JobFailed, f"job {job.id} failed: {job.error}")
-    elif job.status == JobStatus.CANCELLED:
-        status, result = states.REVOKED, _exception(TaskRevokedError, f"job {job.id} cancelled")
-    elif job.status == JobStatus.ACTIVE:
-        if job.progress:
-            status = "PROGRESS"
-            result = {"progress": job.progress, "message": job.progress_message}
-        else:
-            status = states.STARTED
-    elif job.status == JobStatus.DELAYED and job.attempts and job.error:
-        status, result = states.RETRY, _exception(JobFailed, job.error)
-    return {
-        "task_id": str(job.id),
-        "status": status,
-        "result": result,
-        "traceback": traceback,
-        "children": [],
-        "date_done": job.finished_at,
-        "name": job.task,
-        "args": job.args,
-        "kwargs": job.kwargs,
-        "queue": job.queue,
-        "retries": max(0, job.attempts - 1),
-    }
+from jobs.ledger.models import Job  # noqa: E402
+from jobs.runtime.result import ledger_meta  # noqa: E402
 
 
 class LedgerBackend(DatabaseBackend):

@@ -59,6 +59,8 @@ def test_a_failed_job_raises_from_get_with_its_error(worker):
 def test_states_follow_the_ledger_row():
     waiting = sleep.delay(1)
     assert AsyncResult(waiting.id).state == states.PENDING
+    assert waiting.state == states.PENDING  # what .delay() returned speaks Celery too
+    assert waiting.job.status == JobStatus.WAITING  # and keeps the ledger's row
     job_cancel(job_id=waiting.id)
     assert AsyncResult(waiting.id).state == states.REVOKED
 
