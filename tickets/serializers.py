@@ -1,7 +1,9 @@
 """Input validation and output shapes of the tickets API. No business logic here."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from jobs import BodySerializer, QuerySerializer, StrictUUIDField
 from tickets.models import (
     Booking,
     Event,
@@ -22,10 +24,22 @@ def _each_seat_once(value: list) -> None:
         raise serializers.ValidationError("Each seat may appear only once.")
 
 
-def seat_ids_field(**kwargs) -> serializers.ListField:
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "format": "uuid"},
+        "minItems": 1,
+        "maxItems": MAX_SEATS_PER_REQUEST,
+        "uniqueItems": True,
+    }
+)
+class SeatIdsField(serializers.ListField):
     """A non-empty list of distinct seat ids, at most MAX_SEATS_PER_REQUEST of them."""
-    return serializers.ListField(
-        child=serializers.UUIDField(),
+
+
+def seat_ids_field(**kwargs) -> serializers.ListField:
+    return SeatIdsField(
+        child=StrictUUIDField(),
         allow_empty=False,
         max_length=MAX_SEATS_PER_REQUEST,
         validators=[_each_seat_once],
@@ -33,39 +47,39 @@ def seat_ids_field(**kwargs) -> serializers.ListField:
     )
 
 
-class SeatIdsInput(serializers.Serializer):
+class SeatIdsInput(BodySerializer):
     seat_ids = seat_ids_field()
 
 
-class BookingCreateInput(serializers.Serializer):
-    event_id = serializers.UUIDField()
+class BookingCreateInput(BodySerializer):
+    event_id = StrictUUIDField()
     seat_ids = seat_ids_field(
         required=False,
         help_text="Seats to book; all of your live locks for the event when left out.",
     )
 
 
-class VerifyPaymentInput(serializers.Serializer):
+class VerifyPaymentInput(BodySerializer):
     payment_reference = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
     )
 
 
-class CheckInInput(serializers.Serializer):
+class CheckInInput(BodySerializer):
     code = serializers.CharField(max_length=1000, trim_whitespace=True)
 
 
-class SeatStatusFilter(serializers.Serializer):
+class SeatStatusFilter(QuerySerializer):
     status = serializers.ChoiceField(choices=SeatStatus.choices, required=False)
 
 
-class GenerationQueueFilter(serializers.Serializer):
+class GenerationQueueFilter(QuerySerializer):
     status = serializers.ChoiceField(
         choices=GenerationStatus.choices, required=False, allow_blank=True
     )
 
 
-class ReservationExpiryFilter(serializers.Serializer):
+class ReservationExpiryFilter(QuerySerializer):
     processed = serializers.ChoiceField(choices=["true", "false"], required=False)
 
 
@@ -221,6 +235,11 @@ class ReservationExpiryOut(serializers.ModelSerializer):
             "processed_at",
             "created_at",
         ]
+
+
+class SeatLocksOut(serializers.Serializer):
+    locks = SeatLockOut(many=True)
+    expires_at = serializers.DateTimeField(help_text="When the first of these locks expires.")
 
 
 class UnlockOut(serializers.Serializer):

@@ -29,6 +29,7 @@ from tickets.serializers import (
     ReservationExpiryOut,
     SeatIdsInput,
     SeatLockOut,
+    SeatLocksOut,
     SeatOut,
     SeatStatusFilter,
     TicketOut,
@@ -114,7 +115,7 @@ class EventSeatsView(TicketsAPIView):
 
 
 class SeatLockView(TicketsAPIView):
-    @extend_schema(request=SeatIdsInput, responses={201: SeatLockOut(many=True)})
+    @extend_schema(request=SeatIdsInput, responses={201: SeatLocksOut})
     def post(self, request: Request, event_id) -> Response:
         event = _event(event_id)
         data = validated(SeatIdsInput, request.data)

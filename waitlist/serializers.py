@@ -3,6 +3,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from jobs import BodySerializer, QuerySerializer
 from waitlist.models import (
     CascadeReason,
     Channel,
@@ -150,7 +151,7 @@ class EntryDetailSerializer(EntrySerializer):
 
 
 # --- input ----------------------------------------------------------------------------------
-class SlotCreateSerializer(serializers.Serializer):
+class SlotCreateSerializer(BodySerializer):
     title = serializers.CharField(max_length=200)
     starts_at = serializers.DateTimeField(required=False, allow_null=True)
 
@@ -160,7 +161,7 @@ class SlotCreateSerializer(serializers.Serializer):
         return value
 
 
-class EntryCreateSerializer(serializers.Serializer):
+class EntryCreateSerializer(BodySerializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
@@ -168,42 +169,52 @@ class EntryCreateSerializer(serializers.Serializer):
     priority = serializers.IntegerField(min_value=-1000, max_value=1000, default=0)
     slot = id_field(required=False, allow_null=True)
 
+    # validate(): SMS and WhatsApp need a phone number.
+    schema_rules = {
+        "anyOf": [
+            # (a pattern, not an enum: drf-spectacular names every enum of a "channel")
+            {"properties": {"channel": {"pattern": f"^{Channel.EMAIL.value}$"}}},
+            {"required": ["phone"], "properties": {"phone": {"minLength": 1}}},
+        ],
+        "description": "A phone number is required for the sms and whatsapp channels.",
+    }
+
     def validate(self, attrs):
         if attrs.get("channel", Channel.EMAIL) != Channel.EMAIL and not attrs.get("phone"):
             raise serializers.ValidationError({"phone": ["required for sms and whatsapp"]})
         return attrs
 
 
-class SlotFilterSerializer(serializers.Serializer):
+class SlotFilterSerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=SlotStatus.choices, required=False)
 
 
-class EntryFilterSerializer(serializers.Serializer):
+class EntryFilterSerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=EntryStatus.choices, required=False)
     slot = id_field(required=False)
 
 
-class HoldFilterSerializer(serializers.Serializer):
+class HoldFilterSerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=HoldStatus.choices, required=False)
     slot = id_field(required=False)
     entry = id_field(required=False)
 
 
-class ExpiredHoldsTriggerSerializer(serializers.Serializer):
+class ExpiredHoldsTriggerSerializer(BodySerializer):
     tenant = serializers.SlugField(max_length=60, required=False, allow_null=True)
 
 
-class CascadeTriggerSerializer(serializers.Serializer):
+class CascadeTriggerSerializer(BodySerializer):
     slot_id = id_field()
     previous_entry_id = id_field(required=False, allow_null=True)
     reason = serializers.ChoiceField(choices=CascadeReason.choices)
 
 
-class NotificationRetrySerializer(serializers.Serializer):
+class NotificationRetrySerializer(BodySerializer):
     notification_id = id_field()
 
 
-class CleanupTriggerSerializer(serializers.Serializer):
+class CleanupTriggerSerializer(BodySerializer):
     retention_days = serializers.IntegerField(
         min_value=1, max_value=36500, required=False, allow_null=True
     )

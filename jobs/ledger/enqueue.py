@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from jobs.errors import InvalidInput
 from jobs.ledger import broker, prepared, sql
+from jobs.ledger.json_content import format_path, unstorable_json_value
 from jobs.ledger.models import LIVE_STATUSES, Job, JobStatus
 from jobs.ledger.priorities import Priority
 from jobs.ledger.queues import known_queues
@@ -62,6 +63,13 @@ def job_build(spec: JobSpec, *, now: datetime, defaults=None) -> Job:
         raise InvalidInput("must not be negative", field="countdown")
     if spec.eta is not None and timezone.is_naive(spec.eta):
         raise InvalidInput("must be timezone-aware", field="eta")
+    # Refused here, not by the database: PostgreSQL raises DataError for a NUL character,
+    # and SQLite stores a lone surrogate and then fails every read of the row.
+    for name, value in (("args", spec.args), ("kwargs", spec.kwargs), ("job_key", spec.job_key)):
+        unstorable = unstorable_json_value(value)
+        if unstorable is not None:
+            where = format_path([name, *unstorable.path])
+            raise InvalidInput(f"{where} {unstorable.problem}", field=name)
     due = spec.eta or (now + timedelta(seconds=spec.countdown or 0))
     status = JobStatus.DELAYED if due > now else JobStatus.WAITING
     return Job(

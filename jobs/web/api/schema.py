@@ -9,6 +9,12 @@ view documents that status itself, so clients (and the schema fuzzer in
 tests/test_security.py) see the API as it really answers.
 
 Views opt in with ``schema = ErrorResponsesAutoSchema()`` on their base class.
+
+Request bodies are documented as JSON only. DRF's form parsers still read form and
+multipart bodies (older clients and tests post forms), but a form cannot say what the JSON
+schema says (``null``, nested objects, lists of objects, booleans): documenting them would
+promise what the views do not do. The schema contract (tests/test_schema_contract.py)
+holds the documented API to exactly what validation accepts.
 """
 
 import re
@@ -20,6 +26,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 
 
@@ -62,6 +69,10 @@ class ErrorResponsesAutoSchema(AutoSchema):
             if str(code) not in responses:
                 responses[str(code)] = self._get_response_for_code(response, str(code))
         return operation
+
+    def map_parsers(self) -> list[str]:
+        parsers = self.view.get_parsers()
+        return list(dict.fromkeys(p.media_type for p in parsers if isinstance(p, JSONParser)))
 
     def implied_errors(self, operation: dict) -> dict[int, OpenApiResponse]:
         parameters = [p for p in operation.get("parameters", []) if isinstance(p, dict)]

@@ -1,6 +1,9 @@
 """Input validation and output shapes of the job administration API."""
 
+import re
+import zoneinfo
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -10,10 +13,13 @@ from jobs.errors import InvalidInput
 from jobs.ledger.enqueue import JobSpec, job_build
 from jobs.ledger.models import Job
 from jobs.ledger.priorities import Priority
-from jobs.ledger.queues import known_queues
 from jobs.ledger.retention import CLEANABLE
 from jobs.ledger.selectors import LIST_STATUSES
 from jobs.runtime.registry import ledger_task
+from jobs.web.api.fields import QueueNameField, TaskNameField
+from jobs.web.body import BodySerializer
+from jobs.web.fields import StrictUUIDField
+from jobs.web.query import QuerySerializer
 
 PRIORITY_NAMES = [p.name for p in Priority]
 CLEAN_STATUSES = sorted(CLEANABLE)
@@ -212,38 +218,66 @@ def field_errors(exc: InvalidInput) -> dict:
     return {SPEC_FIELD_NAMES.get(exc.field, exc.field): [exc.message]}
 
 
+# A priority's name in any case ("high", "High", "HIGH"), as an ECMA-262 pattern (JSON
+# Schema's dialect has no case-insensitive flag): [Hh][Ii][Gg][Hh].
+_ANY_CASE_NAMES = ("".join(f"[{c.upper()}{c.lower()}]" for c in n) for n in PRIORITY_NAMES)
+PRIORITY_NAME_PATTERN = f"^(?:{'|'.join(_ANY_CASE_NAMES)})$"
+
+
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "enum": PRIORITY_NAMES},
+            {"type": "string", "pattern": PRIORITY_NAME_PATTERN},
             {"type": "integer", "minimum": 1, "maximum": 5},
         ]
     }
 )
-class PriorityField(serializers.CharField):
-    """CRITICAL, HIGH, NORMAL, LOW, BATCH (any case) or 1-5."""
+class PriorityField(serializers.Field):
+    """CRITICAL, HIGH, NORMAL, LOW, BATCH (any case) or 1-5: exactly what the schema says
+    (not " high " nor "3", which ``Priority.parse`` would also read)."""
 
-    def to_internal_value(self, data):
-        try:
-            return int(Priority.parse(data))
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)  # JSON's 2.0 is the integer 2, as for IntegerField
+        if isinstance(data, int) and not isinstance(data, bool) and 1 <= data <= 5:
+            return data
+        if isinstance(data, str) and re.fullmatch(PRIORITY_NAME_PATTERN, data):
+            return int(Priority[data.upper()])
+        raise serializers.ValidationError(
+            f"invalid priority {data!r}: use 1-5 or CRITICAL, HIGH, NORMAL, LOW, BATCH"
+        )
+
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
-class EnqueueSerializer(serializers.Serializer):
+# About ten years: a delay beyond this, like a run_at beyond it, is refused.
+MAX_DELAY_MS = 3660 * 24 * 3600 * 1000
+
+
+class EnqueueSerializer(BodySerializer):
     """One job (JobService ``schedule``): a registered task by name, with the ledger's options."""
 
-    task = serializers.CharField(max_length=200, help_text="A registered @job_task name.")
-    args = serializers.ListField(child=serializers.JSONField(), required=False, default=list)
-    kwargs = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
-    queue = serializers.CharField(
-        max_length=100, required=False, allow_null=True, help_text="Default: the task's queue."
+    task = TaskNameField(help_text="A registered @job_task name.")
+    # Any JSON value, null too: .delay(None, x=None) is a job like any other.
+    args = serializers.ListField(
+        child=serializers.JSONField(allow_null=True), required=False, default=list
     )
+    kwargs = serializers.DictField(
+        child=serializers.JSONField(allow_null=True), required=False, default=dict
+    )
+    queue = QueueNameField(required=False, allow_null=True, help_text="Default: the task's queue.")
     priority = PriorityField(required=False, allow_null=True)
     delay = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, help_text="Milliseconds from now."
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_DELAY_MS,
+        help_text="Milliseconds from now (at most ten years).",
     )
-    run_at = serializers.DateTimeField(required=False, allow_null=True)
+    run_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When to run; within ten years from now."
+    )
     job_key = serializers.CharField(
         max_length=200,
         required=False,
@@ -255,18 +289,18 @@ class EnqueueSerializer(serializers.Serializer):
         required=False, allow_null=True, min_value=1, max_value=100
     )
 
-    def validate_task(self, value: str) -> str:
-        if value.startswith("celery.") or ledger_task(value) is None:
-            raise serializers.ValidationError(f"unknown task {value!r}: not a registered job task")
-        return value
+    # validate(): delay and run_at exclude each other (null counts as not given).
+    schema_rules = {
+        "not": {
+            "required": ["delay", "run_at"],
+            "properties": {"delay": {"type": "integer"}, "run_at": {"type": "string"}},
+        },
+        "description": "Give delay or run_at, not both.",
+    }
 
     def validate_run_at(self, value):
+        # Relative to the clock, so the schema cannot state it (only its description does).
         if value is not None and value > timezone.now() + timedelta(days=3660):
-            raise serializers.ValidationError("must be within ten years")
-        return value
-
-    def validate_delay(self, value):
-        if value is not None and value > 3660 * 24 * 3600 * 1000:
             raise serializers.ValidationError("must be within ten years")
         return value
 
@@ -293,8 +327,8 @@ class EnqueueSerializer(serializers.Serializer):
         return attrs
 
 
-class BulkEnqueueSerializer(serializers.Serializer):
-    """Many jobs at once (JobService ``scheduleMany``): all or none."""
+class BulkEnqueueSerializer(BodySerializer):
+    """Many jobs at once (JobService ``scheduleMany``): all or none, 1 to 1000 of them."""
 
     jobs = EnqueueSerializer(many=True, allow_empty=False, max_length=1000)  # type: ignore[call-arg]
 
@@ -316,31 +350,26 @@ def offset_field() -> serializers.IntegerField:
     return serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
 
 
-class JobListQuerySerializer(serializers.Serializer):
+class JobListQuerySerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=LIST_STATUSES, required=False)
-    queue = serializers.CharField(required=False)
-    task = serializers.CharField(required=False)
+    queue = QueueNameField(required=False)
+    task = serializers.CharField(required=False, max_length=200, trim_whitespace=False)
     limit = limit_field(50)
     offset = offset_field()
 
-    def validate_queue(self, value: str) -> str:
-        if value not in known_queues():
-            raise serializers.ValidationError(f"unknown queue {value!r}")
-        return value
 
-
-class QueueJobsQuerySerializer(serializers.Serializer):
+class QueueJobsQuerySerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=LIST_STATUSES, required=False)
     limit = limit_field(10)
     offset = offset_field()
 
 
-class LimitQuerySerializer(serializers.Serializer):
+class LimitQuerySerializer(QuerySerializer):
     limit = limit_field(50)
     offset = offset_field()
 
 
-class CleanSerializer(serializers.Serializer):
+class CleanSerializer(BodySerializer):
     """A queue clean (BullMQ's clean(grace, status, limit))."""
 
     grace = serializers.IntegerField(
@@ -356,27 +385,56 @@ class CleanSerializer(serializers.Serializer):
     )
 
 
-class FailedClearSerializer(serializers.Serializer):
-    queue = serializers.CharField(required=False, allow_null=True)
+class FailedClearSerializer(BodySerializer):
+    queue = QueueNameField(required=False, allow_null=True)
     grace = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_GRACE_MS)
-
-    def validate_queue(self, value):
-        if value is not None and value not in known_queues():
-            raise serializers.ValidationError(f"unknown queue {value!r}")
-        return value
 
 
 class FailedRetrySerializer(FailedClearSerializer):
     grace = None  # type: ignore[assignment]  # DRF's way to drop an inherited field
-    job_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000)
+    job_ids = serializers.ListField(child=StrictUUIDField(), required=False, max_length=1000)
     limit = limit_field(100)
 
 
-class RetrySerializer(serializers.Serializer):
+class RetrySerializer(BodySerializer):
     reset_attempts = serializers.BooleanField(required=False, default=True)
 
 
-class CronPreviewQuerySerializer(serializers.Serializer):
-    cron = serializers.CharField(max_length=200)
-    tz = serializers.CharField(required=False, default="UTC", max_length=100)
+def _cron_field(number: str) -> str:
+    """One cron field: comma-separated ``*``, ``*/step``, ``n``, ``a-b`` or ``a-b/step``."""
+    element = f"(?:\\*(?:/{CRON_STEP})?|(?:{number})(?:-(?:{number})(?:/{CRON_STEP})?)?)"
+    return f"{element}(?:,{element})*"
+
+
+CRON_STEP = "[1-9][0-9]{0,2}"
+# Five fields separated by single spaces: minute 0-59, hour 0-23, day of month 1-31, month
+# 1-12, day of week 0-6 or sun..sat. Every expression it matches is one Celery's parser
+# (jobs.scheduling.cron) reads; the preview refuses anything else, so the pattern in the
+# schema is exactly what is accepted (Celery alone would also read " 1", "01", "1_0" or
+# "monkey", which no client needs). \A and \Z, not ^ and $: Python's $ also matches before a
+# final newline; drf-spectacular writes them as ECMA's ^ and $ in the schema.
+CRON_PATTERN = "\\A{}\\Z".format(
+    " ".join(
+        _cron_field(number)
+        for number in (
+            "[1-5]?[0-9]",
+            "1?[0-9]|2[0-3]",
+            "[1-9]|[12][0-9]|3[01]",
+            "[1-9]|1[0-2]",
+            "[0-6]|sun|mon|tue|wed|thu|fri|sat",
+        )
+    )
+)
+# Every IANA zone this machine knows ("localtime" is a machine's own alias, not a name).
+TIMEZONES = sorted(zoneinfo.available_timezones() - {"localtime"})
+
+
+class CronPreviewQuerySerializer(QuerySerializer):
+    cron = serializers.RegexField(
+        CRON_PATTERN,
+        trim_whitespace=False,
+        error_messages={"invalid": "not a cron expression: minute hour day month weekday"},
+        help_text="Five fields: minute hour day-of-month month day-of-week.",
+    )
+    tz = serializers.ChoiceField(choices=TIMEZONES, required=False, default="UTC")
     n = serializers.IntegerField(required=False, default=5, min_value=1, max_value=100)
