@@ -1,15 +1,7 @@
 """The waitlist's Celery queues, declared once.
 
-Plain data, imported by ``config/queues.py`` (and through it by the settings), so this
-module imports nothing. Each entry:
-
-- ``name``: the queue;
-- ``group``: the docker-compose worker service that serves it;
-- ``concurrency``: that service's ``-c`` (every queue of a group declares the same);
-- ``local_rank``: its place in the local worker's ``-Q`` list (Procfile), lowest first;
-  with ``queue_order_strategy=priority`` the worker serves the first non-empty queue first.
-
-``scripts/check_queues.py`` (in CI) fails when Procfile or docker-compose.yml disagree.
+Plain data in the format ``config/queues.py`` documents (name, worker group, concurrency,
+local rank); ``scripts/check_queues.py`` (in CI) holds Procfile and docker-compose.yml to it.
 """
 
 QUEUES = [

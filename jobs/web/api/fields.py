@@ -6,6 +6,7 @@ against the platform's own lists and document them as an enum, read when the sch
 generated (``JOBS_QUEUES``; the registered ``@job_task`` names).
 """
 
+from collections.abc import Collection
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -20,34 +21,45 @@ def job_task_names() -> list[str]:
     return [name for name in ledger_task_names() if not name.startswith("celery.")]
 
 
-class QueueNameField(serializers.CharField):
-    """The name of a queue the platform knows (``JOBS_QUEUES``), exactly (not trimmed)."""
+class _ExactNameField(serializers.CharField):
+    """A name from a known set, taken exactly (a string, not trimmed)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(trim_whitespace=False, **kwargs)
+
+    def known(self) -> Collection[str]:
+        raise NotImplementedError
+
+    def unknown_message(self, value: str) -> str:
+        raise NotImplementedError
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
         value = super().to_internal_value(data)
-        if value not in known_queues():
-            raise serializers.ValidationError(f"unknown queue {value!r}")
+        if value not in self.known():
+            raise serializers.ValidationError(self.unknown_message(value))
         return value
 
 
-class TaskNameField(serializers.CharField):
-    """The name of a registered ``@job_task``, exactly (not trimmed)."""
+class QueueNameField(_ExactNameField):
+    """The name of a queue the platform knows (``JOBS_QUEUES``)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(trim_whitespace=False, **kwargs)
+    def known(self) -> Collection[str]:
+        return known_queues()
 
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        value = super().to_internal_value(data)
-        if value not in job_task_names():
-            raise serializers.ValidationError(f"unknown task {value!r}: not a registered job task")
-        return value
+    def unknown_message(self, value: str) -> str:
+        return f"unknown queue {value!r}"
+
+
+class TaskNameField(_ExactNameField):
+    """The name of a registered ``@job_task``."""
+
+    def known(self) -> Collection[str]:
+        return job_task_names()
+
+    def unknown_message(self, value: str) -> str:
+        return f"unknown task {value!r}: not a registered job task"
 
 
 class _QueueNameSchema(OpenApiSerializerFieldExtension):
