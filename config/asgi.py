@@ -9,6 +9,9 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+# A web process serves requests on many threads: its database connections come from one
+# bounded pool (DB_POOL_MAX_SIZE, config/settings/base.py). DB_POOL=0 turns it off.
+os.environ.setdefault("DB_POOL", "1")
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "admin_run_for_each": "jobs.web.admin_actions:run_for_each",
     "ConflictAwareAutoSchema": "jobs.web.api.schema",
     "NOT_FOUND": "jobs.web.api.schema",
+    "TellsWhenStreamIsUnavailable": "jobs.web.stream.outage",
 }
 
 __all__ = sorted(_EXPORTS)

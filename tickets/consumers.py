@@ -6,12 +6,13 @@ its user's group, so a user's notifications reach all of that user's tabs and no
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from jobs import TellsWhenStreamIsUnavailable
 from tickets.notifications import user_group
 
 UNAUTHORIZED = 4401
 
 
-class TicketsConsumer(AsyncJsonWebsocketConsumer):
+class TicketsConsumer(TellsWhenStreamIsUnavailable, AsyncJsonWebsocketConsumer):
     group: str | None = None
 
     async def connect(self) -> None:

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request that failed on the database answers 503 JSON (jobs.web.outages).
+    "jobs.web.outages.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -136,8 +138,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # Connections are bounded per process. A web process (config/asgi.py and wsgi.py turn
+    # DB_POOL on) serves each request on its own thread, so it shares a pool of at most
+    # DB_POOL_MAX_SIZE connections; a request that finds them all busy waits up to
+    # DB_POOL_TIMEOUT seconds and then answers 503 (jobs/web/outages.py). Worker, beat and
+    # management processes run one thing at a time and keep one persistent connection each.
+    # PostgreSQL needs max_connections >= web processes x DB_POOL_MAX_SIZE + worker
+    # processes (pool processes, or threads with -P threads, plus one per worker) + beat
+    # + a few for administration; see README, "Database connections".
+    if env.bool("DB_POOL", default=False):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
+            "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+        }
+    else:
+        DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     # The ledger's per-job statements are prepared once per connection (jobs/prepared.py);
     # ORM queries are unaffected. Off behind a pooler that cannot keep prepared statements.
     if env.bool("JOBS_DB_PREPARED_STATEMENTS", default=True):
@@ -147,11 +165,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: broker, cache, channel layer ----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
+# Throttle counters and cached answers; while Redis is down each process falls back to its
+# own memory (jobs/cache.py) instead of failing requests. Short socket timeouts: an
+# unreachable Redis costs a request at most that long, once per outage check.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "jobs.cache.FallbackRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
     }
 }
 # redis-py 8 reads with a 5 s socket timeout by default: the very 5 s channels_redis blocks

@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
+from jobs.cache import cache_outage
 from jobs.conf import jobs_settings
 from jobs.ledger import selectors
+from jobs.ledger.broker import redis_client
 from jobs.ledger.models import JobStatus
 from jobs.ledger.queues import is_paused, paused_queues
 from jobs.ledger.workers import down_workers, live_workers
@@ -84,15 +86,39 @@ def workers_health(now: datetime) -> dict:
     return answer
 
 
+def degraded_dependencies() -> list[str]:
+    """What works in a reduced way because Redis is down (the database answered, or this
+    would not run): each entry says what still holds."""
+    found = []
+    try:
+        redis_client().ping()
+    except Exception as exc:
+        found.append(
+            f"Redis (broker) is unreachable ({type(exc).__name__}): jobs are accepted and "
+            "wait in the ledger; they are published when it answers again"
+        )
+    outage = cache_outage()
+    if outage is not None:
+        found.append(
+            "Redis (cache) is unreachable: throttles and cached answers are kept per process "
+            "until it answers again"
+        )
+    return found
+
+
 def system_health(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
+    degraded = degraded_dependencies()
     queues = queues_health(now)
     scheduled = scheduled_jobs_health(now)
     workers = workers_health(now)
     alerts = [alert_as_dict(a) for a in open_alerts()]
-    healthy = not (queues["issues"] or scheduled["issues"] or workers["issues"] or alerts)
+    healthy = not (
+        degraded or queues["issues"] or scheduled["issues"] or workers["issues"] or alerts
+    )
     return {
         "healthy": healthy,
+        "degraded": degraded,
         "queues": queues,
         "scheduledJobs": scheduled,
         "workers": workers,

@@ -133,6 +133,10 @@ class HealthSerializer(serializers.Serializer):
     """The system health (getJobSystemHealth), plus the open alerts."""
 
     healthy = serializers.BooleanField()
+    degraded = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Dependencies that are down and what still works meanwhile (Redis).",
+    )
     queues = serializers.DictField(help_text="{total, healthy, unhealthy, issues}")
     scheduledJobs = serializers.DictField(  # noqa: N815
         help_text="{total, running, stopped, missed, issues}"

@@ -39,6 +39,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from jobs.web.stream.auth import BEARER_SUBPROTOCOL, current_user, user_for_token
+from jobs.web.stream.outage import TellsWhenStreamIsUnavailable
 from jobs.web.stream.relay import ensure_relay, job_snapshots
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def _token_expiry(raw: str) -> float | None:
     return None
 
 
-class JobStreamConsumer(AsyncJsonWebsocketConsumer):
+class JobStreamConsumer(TellsWhenStreamIsUnavailable, AsyncJsonWebsocketConsumer):
     user_id = None  # set once authenticated as staff; None again when access is lost
     token: str | None = None
     token_expires: float | None = None
