@@ -51,6 +51,9 @@ JOBS_MAX_ATTEMPTS_CAP              int        25                attempts of max_
 JOBS_DEFAULT_RETRY_DELAY           float s    None              fixed delay between attempts of a
                                                                 task that declares no backoff
                                                                 (None: exponential from 1 s)
+JOBS_DATABASE_OUTAGE_WAIT          float s    300.0             how long a worker's ledger write
+                                                                waits for an unreachable database
+                                                                before giving the message back
 =================================  =========  ================  ==================================
 
 Lists come back as tuples. ``JOBS_RETENTION`` maps a job status to ``{"age": seconds,
@@ -116,6 +119,7 @@ class JobsSettings:
     default_max_attempts: int = 1
     max_attempts_cap: int = 25
     default_retry_delay: float | None = None
+    database_outage_wait: float = 300.0
 
 
 class _BadValue(ValueError):

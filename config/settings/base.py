@@ -362,6 +362,9 @@ JOBS_HEARTBEAT_INTERVAL = env.float("JOBS_HEARTBEAT_INTERVAL", default=5.0)
 JOBS_HEARTBEAT_TIMEOUT = env.float("JOBS_HEARTBEAT_TIMEOUT", default=20.0)
 JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=30.0)
 JOBS_POISON_THRESHOLD = env.int("JOBS_POISON_THRESHOLD", default=3)
+# A worker's ledger write (claim, finish) waits this long for an unreachable database
+# before the message goes back to the broker.
+JOBS_DATABASE_OUTAGE_WAIT = env.float("JOBS_DATABASE_OUTAGE_WAIT", default=300.0)
 JOBS_DISPATCHER_IN_WORKER = env.bool("JOBS_DISPATCHER_IN_WORKER", default=True)
 # Per-status retention of finished jobs (BullMQ's removeOnComplete {age, count}): age in
 # seconds, count = newest jobs kept per queue. Applied by the jobs.apply_retention schedule.

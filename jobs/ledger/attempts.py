@@ -6,13 +6,16 @@ others change nothing. ``attempts`` doubles as the fencing token of an attempt.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.mail import mail_admins
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from jobs.conf import jobs_settings
 from jobs.ledger import prepared, sql
 from jobs.ledger.models import Job, JobStatus, QueueState
 from jobs.ledger.queues import paused_queues
@@ -32,18 +35,48 @@ def _pk(job_id: str):
     return Job._meta.pk.get_db_prep_value(Job._meta.pk.to_python(job_id), connection)
 
 
+# SQLSTATEs of a server that is going away: shutdown, crash, not yet accepting connections.
+_SERVER_GOING_AWAY = {"57P01", "57P02", "57P03"}
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database connection failing (server down, restarting, the
+    connection terminated), as opposed to a statement's own error (a deadlock, a timeout,
+    a constraint)."""
+    if isinstance(exc, InterfaceError):
+        return True  # the connection was already closed
+    if not isinstance(exc, OperationalError):
+        return False
+    state = getattr(exc.__cause__, "sqlstate", None)
+    # No SQLSTATE: the server never answered (refused, socket closed, pool timeout).
+    return state is None or state.startswith("08") or state in _SERVER_GOING_AWAY
+
+
 def reconnecting(statement):
-    """Run a single-statement ledger write; if the connection was dropped (database
-    restart, idle timeout), reconnect and run it once more. Each statement is atomic, so
-    a retry never applies it twice."""
-    try:
-        return statement()
-    except (OperationalError, InterfaceError):
-        if connection.in_atomic_block:
-            raise
-        log.warning("database connection lost; reconnecting", exc_info=True)
-        connection.close()
-        return statement()
+    """Run a single-statement ledger write, waiting out a database outage.
+
+    If the connection fails (database restart, outage, idle timeout), reconnect and run it
+    again, backing off from 0.2 s to 5 s, for up to ``JOBS_DATABASE_OUTAGE_WAIT`` seconds;
+    then the error is raised. Each statement is atomic and fenced by the row's state, so a
+    retry never applies it twice. A worker process waiting here takes no new message, which
+    is what stops a worker from draining its queue into a dead database."""
+    deadline = None
+    delay = 0.2
+    while True:
+        try:
+            return statement()
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block:
+                raise
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + jobs_settings().database_outage_wait
+                log.warning("database unreachable (%s); waiting for it", exc)
+            if now >= deadline:
+                raise
+            connection.close()
+            time.sleep(min(delay, max(0.0, deadline - now)))
+            delay = min(delay * 2, 5.0)
 
 
 def job_claim(*, job_id: str, worker: str) -> Claim | None:
@@ -124,6 +157,22 @@ def job_fail(*, claim: Claim, error: str, traceback: str) -> bool:
     if failed:
         notify_admins_of_failure(job_id=claim.job_id)
     return failed
+
+
+def job_requeue_after_outage(*, claim: Claim, error: str) -> bool:
+    """The attempt failed because the database went away under it, not because of the
+    job: back to ``waiting`` without spending the attempt, published again by the stager."""
+    return bool(
+        reconnecting(
+            lambda: _active(claim).update(
+                status=JobStatus.WAITING,
+                attempts=F("attempts") - 1,
+                worker="",
+                needs_publish=True,
+                error=f"{error} (database connection lost; requeued, attempt not counted)",
+            )
+        )
+    )
 
 
 def job_defer(*, job_id: str, until: datetime) -> bool:

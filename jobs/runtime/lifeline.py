@@ -15,6 +15,7 @@ from jobs.conf import jobs_settings
 from jobs.ledger import attempts
 from jobs.ledger.models import Job, JobStatus
 from jobs.ledger.workers import live_workers
+from jobs.runtime import database_outage
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,11 @@ BATCH = 5000
 def reap_lost_jobs(now=None) -> dict[str, int]:
     """Active jobs whose process has no heartbeat, or whose hard time limit passed long
     ago, go back to waiting; a job that keeps killing its worker is failed (poison)."""
+    since_outage = database_outage.seconds_since_failure()
+    if since_outage is not None and since_outage < jobs_settings().heartbeat_timeout:
+        # Nobody could write a heartbeat during the outage: give live workers one timeout
+        # to be heard again before calling anyone dead.
+        return {"requeued": 0, "failed": 0}
     now = now or timezone.now()
     timeout = timedelta(seconds=jobs_settings().heartbeat_timeout)
     live = set(live_workers(now=now).values_list("name", flat=True))

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from django.db import close_old_connections, connection
 
+from jobs.ledger.attempts import connection_lost
+from jobs.runtime import database_outage
 from jobs.runtime.broker_recovery import flag_stale_waiting, recover_lost_broker_data
 from jobs.runtime.lifeline import reap_lost_jobs
 from jobs.runtime.stager import BATCH, publish_due_delayed, publish_flagged
@@ -33,13 +35,18 @@ class Loop(threading.Thread):
         while not self.stopped.is_set():
             try:
                 self.step()
-            except Exception:
-                log.exception("%s: step failed; retrying", self.name)
+            except Exception as exc:
+                if connection_lost(exc):
+                    database_outage.note_failure(exc)  # one warning per outage
+                else:
+                    log.exception("%s: step failed; retrying", self.name)
                 # A dropped database connection is the usual cause: start the next step on
                 # a fresh one rather than failing every step after it.
                 close_old_connections()
                 with contextlib.suppress(Exception):
                     connection.close()
+            else:
+                database_outage.note_success()
             self.stopped.wait(self.interval)
 
     def stop(self) -> None:

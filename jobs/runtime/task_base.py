@@ -17,10 +17,10 @@ from typing import Any
 
 from billiard.exceptions import Terminated, WorkerLostError
 from celery import Task, shared_task
-from celery.exceptions import Ignore, TimeLimitExceeded
+from celery.exceptions import Ignore, Reject, TimeLimitExceeded
 from celery.worker.request import Request
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from jobs.conf import jobs_settings
@@ -167,9 +167,14 @@ class LedgerTask(Task):
             if not attempts.job_defer(job_id=job_id, until=wait) and self._adopt():
                 attempts.job_defer(job_id=job_id, until=wait)
             raise Ignore()
-        claim = attempts.job_claim(job_id=job_id, worker=process_name())
-        if claim is None and self._adopt():
+        try:
             claim = attempts.job_claim(job_id=job_id, worker=process_name())
+            if claim is None and self._adopt():
+                claim = attempts.job_claim(job_id=job_id, worker=process_name())
+        except (OperationalError, InterfaceError) as exc:
+            # The database stayed unreachable for JOBS_DATABASE_OUTAGE_WAIT: the message
+            # goes back to the broker (acks_late), neither lost nor counted as an attempt.
+            raise Reject(f"database unreachable: {exc}", requeue=True) from exc
         if claim is None:
             # Redelivered, cancelled, finished, held by a live attempt, or paused: not ours.
             attempts.job_put_back_if_paused(job_id=job_id)
@@ -228,6 +233,11 @@ class LedgerTask(Task):
         return info.get("routing_key") or self.job_queue
 
     def _after_error(self, claim: attempts.Claim, exc: Exception) -> None:
+        if attempts.connection_lost(exc):
+            # The database went away under the attempt: not the job's failure, so it runs
+            # again when the database is back, without spending an attempt.
+            attempts.job_requeue_after_outage(claim=claim, error=f"{type(exc).__name__}: {exc}")
+            raise Ignore() from exc
         requested = exc if isinstance(exc, RetryRequested) else None
         cause: BaseException = requested.exc if requested and requested.exc else exc
         error = f"{type(cause).__name__}: {cause}"

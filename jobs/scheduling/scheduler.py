@@ -7,6 +7,7 @@
 - After downtime a schedule fires once, for its latest missed slot, not once per slot.
 Everything else (admin edits picked up without a restart, start/stop) is the stock
 DatabaseScheduler's behaviour.
+- A database outage does not stop beat: it waits (at start-up too) and goes on.
 """
 
 import logging
@@ -17,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
 from jobs.ledger.workers import process_name
+from jobs.runtime import database_outage
 from jobs.scheduling.cron import CronSpec
 from jobs.scheduling.models import ScheduleFire
 
@@ -75,6 +77,35 @@ class LedgerEntry(ModelEntry):
 
 class LedgerScheduler(DatabaseScheduler):
     Entry = LedgerEntry
+
+    def setup_schedule(self):
+        # Beat may start before the database answers, or during an outage: wait for it.
+        database_outage.until_reachable(self._read_again(super().setup_schedule))
+
+    def tick(self, *args, **kwargs):
+        """Celery's tick, surviving a database outage: beat waits and fires the due slots
+        when the database is back (a slot missed meanwhile fires once, late)."""
+        tick = super().tick
+        calls = 0
+
+        def attempt():
+            nonlocal calls
+            calls += 1
+            if calls > 1:
+                self._initial_read = True  # read what failed to load during the outage
+            return tick(*args, **kwargs)
+
+        return database_outage.until_reachable(attempt)
+
+    def _read_again(self, call):
+        """``call``, after making django-celery-beat read the schedule afresh: it logs a
+        database error and keeps no schedule, then never tries that initial read again."""
+
+        def again():
+            self._initial_read = True
+            return call()
+
+        return again
 
     def apply_async(self, entry, producer=None, advance=True, **kwargs):
         slot = getattr(entry, "due_slot", None)
