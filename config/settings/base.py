@@ -341,6 +341,9 @@ JOBS_HEARTBEAT_TIMEOUT = env.float("JOBS_HEARTBEAT_TIMEOUT", default=20.0)
 JOBS_REPUBLISH_AFTER = env.float("JOBS_REPUBLISH_AFTER", default=30.0)
 JOBS_POISON_THRESHOLD = env.int("JOBS_POISON_THRESHOLD", default=3)
 JOBS_DISPATCHER_IN_WORKER = env.bool("JOBS_DISPATCHER_IN_WORKER", default=True)
+# Plain Celery tasks (@shared_task, @app.task) that are ledger tasks: task-name globs
+# ("waitlist.*,reports.*") or __all__. Default: none; only @job_task tasks are.
+JOBS_LEDGER_TASKS = env.list("JOBS_LEDGER_TASKS", default=[])
 # Per-status retention of finished jobs (BullMQ's removeOnComplete {age, count}): age in
 # seconds, count = newest jobs kept per queue. Applied by the jobs.apply_retention schedule.
 JOBS_RETENTION = {

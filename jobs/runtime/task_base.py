@@ -175,6 +175,7 @@ class LedgerTask(Task):
             attempts.job_put_back_if_paused(job_id=job_id)
             raise Ignore()
         self.request.ledger_claim = claim
+        self.request.retries = claim.attempts - 1  # what a Celery task body reads
         try:
             if self.atomic:
                 return self._run_atomically(claim, args, kwargs)
