@@ -23,11 +23,21 @@ An option the ledger cannot honour is named in a ``LedgerOptionWarning`` at star
 import warnings
 from fnmatch import fnmatchcase
 
-from jobs.conf import ALL_TASKS, jobs_settings
-from jobs.ledger import backoff as backoff_policies
-from jobs.ledger.priorities import Priority
-from jobs.runtime import rate_limits
-from jobs.runtime.task_base import LedgerTask, _retry_policy
+import django
+from django.apps import apps
+
+# Celery loads this class when it first builds a task (app.finalize()). In a worker, a web
+# process or beat Django is set up by then; a script that only imports config.celery and
+# asks for app.tasks has not, and the ledger's models could not load (as in
+# result_backend.py).
+if not apps.ready and not apps.loading:
+    django.setup()
+
+from jobs.conf import ALL_TASKS, jobs_settings  # noqa: E402
+from jobs.ledger import backoff as backoff_policies  # noqa: E402
+from jobs.ledger.priorities import Priority  # noqa: E402
+from jobs.runtime import rate_limits  # noqa: E402
+from jobs.runtime.task_base import LedgerTask, _retry_policy  # noqa: E402
 
 # Tasks that are never ledger tasks, whatever JOBS_LEDGER_TASKS says: Celery's built-ins
 # (backend_cleanup, chord_unlock, ping, the canvas helpers) and those of the Celery
