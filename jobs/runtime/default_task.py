@@ -8,7 +8,8 @@ sees them there and decides once, when the task is declared:
 - its name matches ``JOBS_LEDGER_TASKS`` (and the task does not say ``ledger=False``): a
   ledger task, with Celery's own options mapped onto the ledger (below);
 - otherwise, and always for Celery's own tasks (``celery.*``) and django-celery-beat's and
-  django-celery-results': plain Celery, results in django-celery-results, exactly as before.
+  django-celery-results': plain Celery, results in django-celery-results, exactly as before;
+- ``ledger=True`` in the decorator makes one task a ledger task whatever its name.
 
 ``@job_task`` (``jobs.runtime.task_base``) stays the way to use the platform's own options
 (priority names, ``job_key`` defaults, ``atomic``, backoff policies).

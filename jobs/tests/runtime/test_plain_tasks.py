@@ -68,6 +68,12 @@ def test_retry_backoff_and_rate_limit_map_onto_the_ledger(settings):
     assert task.rate_limit is None  # the ledger's limit is global, not Celery's per worker
 
 
+def test_ledger_true_makes_one_task_durable_that_the_setting_does_not_name(settings):
+    settings.JOBS_LEDGER_TASKS = []
+    assert shared_task(name="test.plain.opted_in", ledger=True)(_body).ledger
+    assert not shared_task(name="test.plain.not_named")(_body).ledger
+
+
 def test_an_option_the_ledger_cannot_honour_is_warned_about_at_declaration(settings):
     settings.JOBS_LEDGER_TASKS = ["test.plain.*"]
     with pytest.warns(LedgerOptionWarning, match="'test.plain.expiring'.*expires"):
