@@ -22,8 +22,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 # Flower reads this file unless --conf names another (it looks for ./flowerconfig.py only).
 os.environ.setdefault("FLOWER_CONF", str(Path(__file__).with_name("flowerconfig.py")))
 
-# The control class cancels a revoked job in the ledger too (durable revoke).
-app = Celery("config", control="jobs.runtime.control:LedgerControl")
+# The control class cancels a revoked job in the ledger too (durable revoke). The task class
+# is the base of every @shared_task / @app.task: plain Celery, or a ledger task when
+# JOBS_LEDGER_TASKS names it (jobs/runtime/default_task.py).
+app = Celery(
+    "config",
+    control="jobs.runtime.control:LedgerControl",
+    task_cls="jobs.runtime.default_task:CeleryTask",
+)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Celery's Django fixup closes the database connection before and after every task unless

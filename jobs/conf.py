@@ -54,13 +54,20 @@ JOBS_DEFAULT_RETRY_DELAY           float s    None              fixed delay betw
 JOBS_DATABASE_OUTAGE_WAIT          float s    300.0             how long a worker's ledger write
                                                                 waits for an unreachable database
                                                                 before giving the message back
+JOBS_LEDGER_TASKS                  patterns   ()                plain Celery tasks (@shared_task,
+                                                                @app.task) that are ledger tasks:
+                                                                task-name globs, or "__all__"
 =================================  =========  ================  ==================================
 
-Lists come back as tuples. ``JOBS_RETENTION`` maps a job status to ``{"age": seconds,
-"count": newest jobs kept per queue}`` (a missing key or None: no limit); the default
-keeps completed jobs 1 day (and at most 1000 per queue), failed ones 7 days, cancelled
-ones 1 day. A ``JOBS_RETENTION`` setting replaces the whole default: a status it leaves
-out is kept for ever.
+Lists come back as tuples. ``JOBS_LEDGER_TASKS`` takes globs on task names, as Celery's
+``task_routes`` does (``["waitlist.*", "reports.tasks.render_*"]``; a task's default name is
+``<module>.<function>``, so an app's label is a prefix), or ``"__all__"``; Celery's own
+tasks (``celery.*``) and django-celery-beat's and django-celery-results' never match.
+
+``JOBS_RETENTION`` maps a job status to ``{"age": seconds, "count": newest jobs kept per
+queue}`` (a missing key or None: no limit); the default keeps completed jobs 1 day (and at
+most 1000 per queue), failed ones 7 days, cancelled ones 1 day. A ``JOBS_RETENTION``
+setting replaces the whole default: a status it leaves out is kept for ever.
 
 Two more ``JOBS_*`` environment variables configure connections and are not Django
 settings: ``JOBS_DB_PREPARED_STATEMENTS`` (``config/settings/base.py``: the database's
@@ -72,7 +79,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -81,6 +88,9 @@ from django.core.signals import setting_changed
 PREFIX = "JOBS_"
 
 Retention = Mapping[str, Mapping[str, float | None]]
+# Task-name globs, or ("__all__",).
+TaskPatterns = Annotated[tuple[str, ...], "task-name globs or __all__"]
+ALL_TASKS = "__all__"
 
 
 def _default_retention() -> Retention:
@@ -120,6 +130,7 @@ class JobsSettings:
     max_attempts_cap: int = 25
     default_retry_delay: float | None = None
     database_outage_wait: float = 300.0
+    ledger_tasks: TaskPatterns = ()
 
 
 class _BadValue(ValueError):
@@ -161,6 +172,15 @@ def _names(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _task_patterns(value: object) -> tuple[str, ...]:
+    if value == ALL_TASKS:
+        return (ALL_TASKS,)
+    try:
+        return _names(value)
+    except _BadValue:
+        raise _BadValue('must be "__all__" or a list of task-name globs') from None
+
+
 def _retention(value: object) -> Retention:
     if not isinstance(value, Mapping):
         raise _BadValue('must be a dict {status: {"age": seconds, "count": jobs}}')
@@ -187,6 +207,7 @@ _CHECKS: dict[Any, Callable[[object], Any]] = {
     str: _str,
     tuple[str, ...]: _names,
     Retention: _retention,
+    TaskPatterns: _task_patterns,
     float | None: lambda value: None if value is None else _float(value),
 }
 

@@ -366,6 +366,9 @@ JOBS_POISON_THRESHOLD = env.int("JOBS_POISON_THRESHOLD", default=3)
 # before the message goes back to the broker.
 JOBS_DATABASE_OUTAGE_WAIT = env.float("JOBS_DATABASE_OUTAGE_WAIT", default=300.0)
 JOBS_DISPATCHER_IN_WORKER = env.bool("JOBS_DISPATCHER_IN_WORKER", default=True)
+# Plain Celery tasks (@shared_task, @app.task) that are ledger tasks: task-name globs
+# ("waitlist.*,reports.*") or __all__. Default: none; only @job_task tasks are.
+JOBS_LEDGER_TASKS = env.list("JOBS_LEDGER_TASKS", default=[])
 # Per-status retention of finished jobs (BullMQ's removeOnComplete {age, count}): age in
 # seconds, count = newest jobs kept per queue. Applied by the jobs.apply_retention schedule.
 JOBS_RETENTION = {

@@ -18,6 +18,10 @@ WAITLIST_PUBLIC_BASE_URL = env.str("WAITLIST_PUBLIC_BASE_URL", default="http://1
 if "EMAIL_URL" not in os.environ:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+# Plain @shared_task tasks written the Celery way; this setting makes them ledger tasks
+# (jobs/runtime/default_task.py), except the one that says ledger=False.
+CELERY_IMPORTS = ["tests.testapp.plain_tasks"]
+JOBS_LEDGER_TASKS = ["tests.testapp.plain_tasks.*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -189,17 +189,24 @@ def enqueue_many(
     return result
 
 
-def job_adopt(spec: JobSpec, *, job_id: str, defaults: TaskDefaults | None = None) -> bool:
+def job_adopt(
+    spec: JobSpec, *, job_id: str, defaults: TaskDefaults | None = None, attempts: int = 0
+) -> bool:
     """Record a job that arrived as a broker message without a ledger row (``send_task``,
-    ``celery call``, a producer in another service), under the message's own id, as
-    ``waiting``: the worker holding the message claims it next. False if a row with this
-    id exists already (a redelivery of an adopted message, or a race with another worker)."""
+    ``celery call``, a producer in another service), under the message's own id: as
+    ``waiting`` (the worker holding the message claims it next), or ``delayed`` when the
+    spec has a future eta (the stager publishes it when due). ``attempts``: the message's
+    Celery ``retries``, attempts already made elsewhere. False if a row with this id exists
+    already (a redelivery of an adopted message, or a race with another worker)."""
     job = job_build(spec, now=timezone.now(), defaults=defaults)
     job.id = job_id
     try:
         # The savepoint keeps a caller's transaction usable when the id is taken.
         with transaction.atomic():
             insert_jobs([job])
+            if attempts > 0:
+                # Not on the enqueue hot path: the INSERT leaves attempts at its default.
+                Job.objects.filter(id=job_id).update(attempts=attempts)
     except IntegrityError:
         return False
     log.info("job %s (%s) adopted from a message that had no ledger row", job_id, spec.task)

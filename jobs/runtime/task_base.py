@@ -84,6 +84,8 @@ class LedgerTask(Task):
     """Base class of every ``@job_task``. Plain Celery when ``ledger = False``."""
 
     Request = LedgerRequest
+    # Records a foreign message with a future eta when it arrives (jobs/runtime/strategy.py).
+    Strategy = "jobs.runtime.strategy:ledger_strategy"
     ledger: bool = True
     max_attempts: int = 1
     retry_for: tuple[type[BaseException], ...] = ()
@@ -180,6 +182,7 @@ class LedgerTask(Task):
             attempts.job_put_back_if_paused(job_id=job_id)
             raise Ignore()
         self.request.ledger_claim = claim
+        self.request.retries = claim.attempts - 1  # what a Celery task body reads
         try:
             if self.atomic:
                 return self._run_atomically(claim, args, kwargs)
@@ -223,7 +226,9 @@ class LedgerTask(Task):
             priority=priority if isinstance(priority, int) and 1 <= priority <= 5 else None,
         )
         try:
-            return enqueue.job_adopt(spec, job_id=request.id, defaults=self)
+            return enqueue.job_adopt(
+                spec, job_id=request.id, defaults=self, attempts=request.retries or 0
+            )
         except InvalidInput as exc:
             log.error("message %s for %s could not be recorded: %s", request.id, self.name, exc)
             return False
