@@ -61,6 +61,9 @@ def _envelope(job: Job) -> str:
         argsrepr=repr(job.args)[: amqp.argsrepr_maxsize],
         kwargsrepr=repr(job.kwargs)[: amqp.kwargsrepr_maxsize],
         origin=_origin(),
+        # The job's own hard time limit (per-job timeout, else its task's): the worker
+        # reads the message's before the task's, so a per-job value is enforced there.
+        time_limit=job.hard_time_limit,
     )
     # Marks a message the ledger sent. A worker adopts (records, then runs) a message for a
     # ledger task that has no row only when it lacks this mark: it came from send_task or
