@@ -76,7 +76,7 @@ class JobAttemptInline(admin.TabularInline):
     model = JobAttempt
     verbose_name = "earlier attempt"
     verbose_name_plural = "attempts history (attempts that did not succeed)"
-    fields = ["number", "outcome", "worker", "started_at", "finished_at", "error", "traceback_text"]
+    fields = ("number", "outcome", "worker", "started_at", "finished_at", "error", "traceback_text")
     readonly_fields = fields
     ordering = ["id"]
     extra = 0

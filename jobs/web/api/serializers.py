@@ -330,7 +330,7 @@ class RemovalField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> Any:
         try:
-            return job_options.removal_option(data, field=self.field_name)
+            return job_options.removal_option(data, field=self.field_name or "")
         except InvalidInput as exc:
             raise serializers.ValidationError(exc.message) from None
 
