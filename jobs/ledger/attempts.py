@@ -5,6 +5,7 @@ worker and the reaper can race freely: whoever matches the row's current state w
 others change nothing. ``attempts`` doubles as the fencing token of an attempt.
 """
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from jobs.conf import jobs_settings
 from jobs.ledger import prepared, sql
-from jobs.ledger.models import Job, JobStatus, QueueState
+from jobs.ledger.models import AttemptOutcome, Job, JobAttempt, JobStatus, QueueState
 from jobs.ledger.queues import paused_queues
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,24 @@ class Claim:
     attempts: int
     max_attempts: int
     worker: str
+    # The job's own options, returned by the claim itself (no SELECT): its backoff
+    # ({"type", "delay" ms}) and whether it leaves the ledger as it completes / fails.
+    backoff: dict | None = None
+    remove_on_complete: bool = False
+    remove_on_fail: bool = False
+
+    @classmethod
+    def of_job(cls, job: Job) -> "Claim":
+        """The claim an active row stands for (the time-limit path, outside the attempt)."""
+        return cls(
+            str(job.id),
+            job.attempts,
+            job.max_attempts,
+            job.worker,
+            backoff=job.backoff,
+            remove_on_complete=job.remove_on_complete is True,
+            remove_on_fail=job.remove_on_fail is True,
+        )
 
 
 def _pk(job_id: str):
@@ -94,7 +113,17 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
     row = reconnecting(lambda: prepared.execute(sql.CLAIM, params, fetch_one=True))
     if row is None:
         return None
-    return Claim(job_id=job_id, attempts=row[0], max_attempts=row[1], worker=worker)
+    backoff = row[2]
+    return Claim(
+        job_id=job_id,
+        attempts=row[0],
+        max_attempts=row[1],
+        worker=worker,
+        # Django reads jsonb as text and decodes it in the field; no field here.
+        backoff=json.loads(backoff) if isinstance(backoff, str | bytes) else backoff,
+        remove_on_complete=bool(row[3]),
+        remove_on_fail=bool(row[4]),
+    )
 
 
 def job_put_back_if_paused(*, job_id: str) -> bool:
@@ -114,6 +143,8 @@ def _active(claim: Claim):
 
 def job_complete(*, claim: Claim, result) -> bool:
     """The hot path's second (and last) write: one statement, no ORM query building."""
+    if claim.remove_on_complete:
+        return _remove_finished(claim) is not None
     params = [
         JobStatus.COMPLETED,
         timezone.now(),
@@ -128,31 +159,95 @@ def job_complete(*, claim: Claim, result) -> bool:
     return bool(reconnecting(lambda: prepared.execute(sql.COMPLETE, params)))
 
 
-def job_schedule_retry(*, claim: Claim, delay: float, error: str, traceback: str) -> bool:
-    """Store the next attempt in the ledger: durable however long the backoff is."""
+def _remove_finished(claim: Claim) -> tuple[str, str] | None:
+    """Delete the row of an attempt that just ended (remove_on_complete / remove_on_fail
+    true); returns its (task, queue), or None if the attempt no longer held the job."""
+    params = [_pk(claim.job_id), JobStatus.ACTIVE, claim.attempts]
+    if connection.vendor != "postgresql":
+        # No ON DELETE CASCADE on SQLite: the history goes in the same transaction.
+        with transaction.atomic():
+            row = prepared.execute(sql.REMOVE_FINISHED, params, fetch_one=True)
+            if row is not None:
+                JobAttempt.objects.filter(job_id=claim.job_id).delete()
+            return row
+    return reconnecting(lambda: prepared.execute(sql.REMOVE_FINISHED, params, fetch_one=True))
+
+
+def _end_attempt(
+    *, claim: Claim, status: str, outcome: str, error: str, traceback: str, retry_at=None
+) -> bool:
+    """Finish an attempt that raised and add it to the job's history, in one statement on
+    PostgreSQL (a data-modifying CTE), in one transaction elsewhere."""
     now = timezone.now()
-    return bool(
-        reconnecting(
-            lambda: _active(claim).update(
-                status=JobStatus.DELAYED,
-                scheduled_for=now + timedelta(seconds=delay),
-                finished_at=now,
-                error=error,
-                traceback=traceback,
-            )
-        )
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            fields = {"status": status, "finished_at": now, "error": error, "traceback": traceback}
+            if retry_at is not None:
+                fields["scheduled_for"] = retry_at
+            ended = _active(claim).update(**fields)
+            if ended:
+                job = Job.objects.only("worker", "started_at").get(id=claim.job_id)
+                JobAttempt.objects.create(
+                    job_id=claim.job_id,
+                    number=claim.attempts,
+                    worker=job.worker,
+                    started_at=job.started_at,
+                    finished_at=now,
+                    outcome=outcome,
+                    error=error,
+                    traceback=traceback,
+                )
+            return bool(ended)
+    params = [
+        status,
+        *([retry_at] if retry_at is not None else []),
+        now,
+        error,
+        traceback,
+        _pk(claim.job_id),
+        JobStatus.ACTIVE,
+        claim.attempts,
+        outcome,
+    ]
+    statement = sql.SCHEDULE_RETRY if retry_at is not None else sql.FAIL
+    return bool(reconnecting(lambda: prepared.execute(statement, params)))
+
+
+def job_schedule_retry(*, claim: Claim, delay: float, error: str, traceback: str) -> bool:
+    """Store the next attempt in the ledger: durable however long the backoff is. The
+    attempt that raised is kept in the job's history."""
+    return _end_attempt(
+        claim=claim,
+        status=JobStatus.DELAYED,
+        outcome=AttemptOutcome.RETRIED,
+        error=error,
+        traceback=traceback,
+        retry_at=timezone.now() + timedelta(seconds=delay),
     )
 
 
 def job_fail(*, claim: Claim, error: str, traceback: str) -> bool:
-    """The dead-letter state. Admins get one mail per job: only the winning UPDATE sends it."""
-    now = timezone.now()
-    failed = bool(
-        reconnecting(
-            lambda: _active(claim).update(
-                status=JobStatus.FAILED, finished_at=now, error=error, traceback=traceback
+    """The dead-letter state. Admins get one mail per job: only the winning UPDATE sends it.
+    With remove_on_fail true the job leaves the ledger instead (the mail still goes)."""
+    if claim.remove_on_fail:
+        removed = _remove_finished(claim)
+        if removed is not None:
+            task, queue = removed
+            _mail_failure(
+                job_id=claim.job_id,
+                task=task,
+                queue=queue,
+                attempts=claim.attempts,
+                error=error,
+                traceback=f"{traceback}\n(removed from the ledger: remove_on_fail)",
             )
-        )
+        return removed is not None
+    failed = _end_attempt(
+        claim=claim,
+        status=JobStatus.FAILED,
+        outcome=AttemptOutcome.FAILED,
+        error=error,
+        traceback=traceback,
     )
     if failed:
         notify_admins_of_failure(job_id=claim.job_id)
@@ -191,12 +286,21 @@ def job_worker_lost(*, job_id: str, worker: str, reason: str, poison_threshold: 
         job = (
             Job.objects.select_for_update()
             .filter(id=job_id, status=JobStatus.ACTIVE, worker=worker)
-            .only("id", "crash_count", "attempts")
+            .only("id", "crash_count", "attempts", "started_at")
             .first()
         )
         if job is None:
             return None
         crashes = job.crash_count + 1
+        JobAttempt.objects.create(
+            job_id=job_id,
+            number=job.attempts,
+            worker=worker,
+            started_at=job.started_at,
+            finished_at=timezone.now(),
+            outcome=AttemptOutcome.LOST,
+            error=f"worker process lost ({reason})",
+        )
         if crashes >= poison_threshold:
             Job.objects.filter(id=job_id).update(
                 status=JobStatus.FAILED,
@@ -231,12 +335,25 @@ def notify_admins_of_failure(*, job_id: str) -> None:
     job = Job.objects.filter(id=job_id).first()
     if job is None:
         return
+    _mail_failure(
+        job_id=str(job.id),
+        task=job.task,
+        queue=job.queue,
+        attempts=job.attempts,
+        error=job.error,
+        traceback=job.traceback,
+    )
+
+
+def _mail_failure(
+    *, job_id: str, task: str, queue: str, attempts: int, error: str, traceback: str
+) -> None:
     try:
         mail_admins(
-            subject=f"Job failed: {job.task} [{job.id}]",
+            subject=f"Job failed: {task} [{job_id}]",
             message=(
-                f"Job {job.id} ({job.task}) on queue {job.queue} failed after "
-                f"{job.attempts} attempt(s).\n\nError: {job.error}\n\n{job.traceback}"
+                f"Job {job_id} ({task}) on queue {queue} failed after "
+                f"{attempts} attempt(s).\n\nError: {error}\n\n{traceback}"
             ),
             fail_silently=False,
         )

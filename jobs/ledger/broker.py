@@ -61,6 +61,10 @@ def _envelope(job: Job) -> str:
         argsrepr=repr(job.args)[: amqp.argsrepr_maxsize],
         kwargsrepr=repr(job.kwargs)[: amqp.kwargsrepr_maxsize],
         origin=_origin(),
+        # The job's own hard time limit (per-job timeout, else its task's): the worker
+        # reads the message's before the task's, so a per-job value is enforced there.
+        time_limit=job.hard_time_limit,
+        soft_time_limit=_soft_limit_below(job.task, job.hard_time_limit),
     )
     # Marks a message the ledger sent. A worker adopts (records, then runs) a message for a
     # ledger task that has no row only when it lacks this mark: it came from send_task or
@@ -84,6 +88,23 @@ def _envelope(job: Job) -> str:
             },
         }
     )
+
+
+def _soft_limit_below(task_name: str, hard: int | None) -> float | None:
+    """The soft limit a message needs so that its hard limit holds.
+
+    Celery's prefork pool starts a job's hard-limit timer only once its soft limit has
+    passed, so a soft limit at or above the hard one (the global soft limit under a short
+    per-job timeout) holds the kill back until the soft limit. Such a message carries a soft
+    limit of its own, shortly before the hard one: the task gets SoftTimeLimitExceeded,
+    then its process is killed at the hard limit. None: the task's own soft limit applies."""
+    if not hard:
+        return None
+    task = current_app.tasks.get(task_name)
+    soft = getattr(task, "soft_time_limit", None) or current_app.conf.task_soft_time_limit
+    if soft is None or soft < hard:
+        return None
+    return max(hard * 0.5, hard - 1.0)
 
 
 def publish(jobs: Sequence[Job]) -> None:

@@ -9,10 +9,11 @@ from typing import Protocol
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from jobs.errors import InvalidInput
-from jobs.ledger import broker, prepared, sql
+from jobs.ledger import broker, job_options, prepared, sql
 from jobs.ledger.json_content import format_path, unstorable_json_value
 from jobs.ledger.models import LIVE_STATUSES, Job, JobStatus
 from jobs.ledger.priorities import Priority
@@ -44,6 +45,15 @@ class JobSpec:
     job_key: str | None = None
     max_attempts: int | None = None
     hard_time_limit: int | None = None
+    # BullMQ's job options. backoff: {"type": "exponential"|"fixed", "delay": ms};
+    # timeout: seconds (the hard time limit of this job); remove_on_complete /
+    # remove_on_fail: true or {"age": seconds, "count": n}; unique_for: seconds during which
+    # an enqueue with the same job_key returns the job already made (see job_enqueue).
+    backoff: object = None
+    timeout: int | None = None
+    remove_on_complete: bool | int | dict | None = None
+    remove_on_fail: bool | int | dict | None = None
+    unique_for: float | None = None
 
 
 def job_build(spec: JobSpec, *, now: datetime, defaults=None) -> Job:
@@ -70,6 +80,15 @@ def job_build(spec: JobSpec, *, now: datetime, defaults=None) -> Job:
         if unstorable is not None:
             where = format_path([name, *unstorable.path])
             raise InvalidInput(f"{where} {unstorable.problem}", field=name)
+    hard_time_limit = job_options.timeout_option(spec.timeout) or job_options.timeout_option(
+        spec.hard_time_limit, field="hard_time_limit"
+    )
+    backoff = job_options.backoff_option(spec.backoff)
+    remove_on_complete = job_options.removal_option(
+        spec.remove_on_complete, field="remove_on_complete"
+    )
+    remove_on_fail = job_options.removal_option(spec.remove_on_fail, field="remove_on_fail")
+    job_options.unique_for_option(spec.unique_for, job_key=spec.job_key)
     due = spec.eta or (now + timedelta(seconds=spec.countdown or 0))
     status = JobStatus.DELAYED if due > now else JobStatus.WAITING
     return Job(
@@ -81,7 +100,10 @@ def job_build(spec: JobSpec, *, now: datetime, defaults=None) -> Job:
         status=status,
         max_attempts=max_attempts,
         job_key=spec.job_key or None,
-        hard_time_limit=spec.hard_time_limit or getattr(defaults, "time_limit", None),
+        hard_time_limit=hard_time_limit or getattr(defaults, "time_limit", None),
+        backoff=backoff,
+        remove_on_complete=remove_on_complete,
+        remove_on_fail=remove_on_fail,
         created_at=now,
         scheduled_for=max(due, now),
         published_at=now if status == JobStatus.WAITING else None,
@@ -94,15 +116,7 @@ def insert_jobs(jobs: list[Job]) -> list[Job]:
         return jobs
     if connection.vendor != "postgresql":
         return Job.objects.bulk_create(jobs)
-    rows = [
-        [
-            json.dumps(getattr(job, name), cls=DjangoJSONEncoder)
-            if kind == "jsonb"
-            else getattr(job, name)
-            for name, kind in sql.INSERT_COLUMNS
-        ]
-        for job in jobs
-    ]
+    rows = [[_column(job, name, kind) for name, kind in sql.INSERT_COLUMNS] for job in jobs]
     if len(rows) == 1:
         prepared.execute(sql.INSERT_ONE, rows[0])
     else:
@@ -116,6 +130,13 @@ def insert_jobs(jobs: list[Job]) -> list[Job]:
     return jobs
 
 
+def _column(job: Job, name: str, kind: str):
+    value = getattr(job, name)
+    if kind == "jsonb" or (kind == "jsonb null" and value is not None):
+        return json.dumps(value, cls=DjangoJSONEncoder)
+    return value  # a nullable JSON option left out is SQL NULL, not JSON null
+
+
 def publish_after_commit(jobs: list[Job]) -> None:
     due = [job for job in jobs if job.status == JobStatus.WAITING]
     if due:
@@ -127,9 +148,13 @@ def job_enqueue(spec: JobSpec, *, defaults=None) -> tuple[Job, bool]:
     """Write one job in the caller's transaction; publish it when that commits.
 
     Returns (job, created). With a job_key that belongs to a live job, that job is returned
-    and nothing is created (BullMQ's jobId semantics).
+    and nothing is created (BullMQ's jobId semantics). With ``unique_for`` (seconds) too, a
+    job with that key that completed, and was created, within the window is returned as
+    well: a webhook redelivered an hour after its job ran does not run it again.
     """
     job = job_build(spec, now=timezone.now(), defaults=defaults)
+    if spec.unique_for:
+        return _enqueue_unique_for(job, window=float(spec.unique_for))
     if job.job_key:
         existing = live_job_with_key(job.job_key)
         if existing is not None:
@@ -152,6 +177,48 @@ def job_enqueue(spec: JobSpec, *, defaults=None) -> tuple[Job, bool]:
 
 def live_job_with_key(job_key: str) -> Job | None:
     return Job.objects.filter(job_key=job_key, status__in=LIVE_STATUSES).first()
+
+
+def job_with_key_within(job_key: str, *, since: datetime) -> Job | None:
+    """The job holding ``job_key`` for the dedupe window: a live one, or one that completed
+    and was created at or after ``since``. Failed and cancelled jobs do not hold the key
+    (their work was not done; Oban's default unique states leave them out too)."""
+    return (
+        Job.objects.filter(job_key=job_key)
+        .filter(Q(status__in=LIVE_STATUSES) | Q(status=JobStatus.COMPLETED, created_at__gte=since))
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _enqueue_unique_for(job: Job, *, window: float) -> tuple[Job, bool]:
+    """The check and the insert under a transaction-scoped advisory lock on the key: a
+    second enqueue of the key waits until the first one's transaction ends, then sees its
+    row (READ COMMITTED takes a new snapshot per statement). The live-key unique index
+    alone cannot do this: it says nothing about finished jobs."""
+    assert job.job_key
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(sql.LOCK_JOB_KEY, [sql.JOB_KEY_LOCK_SPACE, job.job_key])
+        # else SQLite: its writers are serialised by the database lock already.
+        existing = job_with_key_within(
+            job.job_key, since=job.created_at - timedelta(seconds=window)
+        )
+        if existing is not None:
+            return existing, False
+        try:
+            # An enqueue of the key without unique_for takes no lock: the live-key index
+            # still decides between the two.
+            with transaction.atomic():
+                insert_jobs([job])
+        except IntegrityError:
+            existing = live_job_with_key(job.job_key)
+            if existing is None:
+                raise
+            return existing, False
+    publish_after_commit([job])
+    return job, True
 
 
 def enqueue_many(

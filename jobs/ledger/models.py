@@ -45,7 +45,15 @@ class Job(models.Model):
     worker = models.CharField(max_length=200, blank=True, default="")
     # Times the job's worker process died under it; at JOBS_POISON_THRESHOLD it fails.
     crash_count = models.PositiveSmallIntegerField(default=0)
+    # Per-job hard time limit in seconds (the task's own when not given); published in the
+    # message, so the worker enforces it.
     hard_time_limit = models.PositiveIntegerField(null=True, blank=True)
+    # Per-job options (BullMQ's job options), NULL for the jobs that do not use them.
+    # backoff: {"type": "exponential"|"fixed", "delay": ms}, overriding the task's backoff.
+    backoff = models.JSONField(null=True, blank=True)
+    # true (remove the row as it finishes that way) or {"age": seconds, "count": n}.
+    remove_on_complete = models.JSONField(null=True, blank=True)
+    remove_on_fail = models.JSONField(null=True, blank=True)
     # Set when a publish failed or a message was put back (paused queue, lost broker data):
     # the dispatcher publishes the job again.
     needs_publish = models.BooleanField(default=False)
@@ -86,6 +94,23 @@ class Job(models.Model):
                 condition=Q(finished_at__isnull=False),
                 name="job_finished_at",
             ),
+            # The dedupe window (unique_for) looks a key up whatever the job's status.
+            models.Index(
+                fields=["job_key", "-created_at"],
+                condition=Q(job_key__isnull=False),
+                name="job_key_created",
+            ),
+            # The per-job retention sweep: only the finished jobs that carry an option.
+            models.Index(
+                fields=["task", "-finished_at"],
+                condition=Q(status="completed", remove_on_complete__isnull=False),
+                name="job_remove_on_complete",
+            ),
+            models.Index(
+                fields=["task", "-finished_at"],
+                condition=Q(status="failed", remove_on_fail__isnull=False),
+                name="job_remove_on_fail",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -106,6 +131,41 @@ class Job(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+
+class AttemptOutcome(models.TextChoices):
+    RETRIED = "retried", "Retried"
+    FAILED = "failed", "Failed"
+    LOST = "lost", "Worker lost"
+
+
+class JobAttempt(models.Model):
+    """One attempt of a job that ended without success (an error that was retried, the
+    final failure, a worker that died under it). Written in the statement that ends the
+    attempt; a successful attempt is the job row itself (attempts, worker, started_at,
+    finished_at), so the hot path writes nothing here.
+
+    The row goes with its job: on PostgreSQL the foreign key is ON DELETE CASCADE (added by
+    migration 0006), so deleting jobs, by the ORM or by the ledger's own SQL, needs no
+    collection pass in Python. Django's state has no constraint (``db_constraint=False``,
+    ``DO_NOTHING``) for that reason; on SQLite the retention sweep removes orphans."""
+
+    job = models.ForeignKey(
+        Job, on_delete=models.DO_NOTHING, db_constraint=False, related_name="attempt_history"
+    )
+    number = models.PositiveIntegerField()
+    worker = models.CharField(max_length=200, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=AttemptOutcome.choices)
+    error = models.TextField(blank=True, default="")
+    traceback = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["job", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.job_id}: {self.outcome}"
 
 
 class QueueState(models.Model):

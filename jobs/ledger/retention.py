@@ -1,21 +1,25 @@
 """Retention: finished jobs and Celery results are removed by age and count, in bounded
-batches (short transactions, so the ledger is never locked for long)."""
+batches (short transactions, so the ledger is never locked for long). A job's own
+remove_on_complete / remove_on_fail option, when it has one, is applied as well."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_celery_results.models import GroupResult, TaskResult
 
 from jobs.conf import jobs_settings
 from jobs.errors import InvalidInput
-from jobs.ledger.models import FINISHED_STATUSES, Job, JobStatus
+from jobs.ledger import sql
+from jobs.ledger.models import FINISHED_STATUSES, Job, JobAttempt, JobStatus
 
 log = logging.getLogger(__name__)
 
 DELETE_BATCH = 5000
 CLEANABLE = {s.value for s in FINISHED_STATUSES} | {JobStatus.DELAYED, JobStatus.WAITING}
+# The per-job options and the finished status each applies to.
+JOB_OPTIONS = {"remove_on_complete": JobStatus.COMPLETED, "remove_on_fail": JobStatus.FAILED}
 
 
 def _delete_in_batches(queryset, limit: int | None) -> int:
@@ -33,9 +37,17 @@ def _delete_in_batches(queryset, limit: int | None) -> int:
     return removed
 
 
-def job_clean(*, queue: str | None, grace_ms: int, status: str, limit: int | None = None) -> int:
+def job_clean(
+    *,
+    queue: str | None,
+    grace_ms: int,
+    status: str,
+    limit: int | None = None,
+    spare_own_option: bool = False,
+) -> int:
     """BullMQ's ``clean(queue, grace, status, limit)``: remove jobs of ``status`` that
-    finished (or were created, for waiting/delayed) more than ``grace_ms`` ago."""
+    finished (or were created, for waiting/delayed) more than ``grace_ms`` ago.
+    ``spare_own_option``: leave the jobs whose own remove_on_* option governs them."""
     if status not in CLEANABLE:
         raise InvalidInput(
             f"cannot clean {status!r} jobs; use one of {sorted(CLEANABLE)}", field="status"
@@ -50,26 +62,97 @@ def job_clean(*, queue: str | None, grace_ms: int, status: str, limit: int | Non
         jobs = jobs.filter(queue=queue)
     time_field = "finished_at" if status in {s.value for s in FINISHED_STATUSES} else "created_at"
     jobs = jobs.filter(**{f"{time_field}__lt": cutoff}).order_by(time_field)
+    if spare_own_option:
+        jobs = _without_own_option(jobs, status)
     return _delete_in_batches(jobs, limit)
 
 
+def _without_own_option(jobs, status: str):
+    """A job's own option overrides the global policy for its finished status (BullMQ)."""
+    for column, option_status in JOB_OPTIONS.items():
+        if status == option_status:
+            return jobs.filter(**{f"{column}__isnull": True})
+    return jobs
+
+
 def _keep_last(status: str, queue: str, count: int) -> int:
-    """Remove all but the newest ``count`` jobs of ``status`` on ``queue``."""
-    jobs = Job.objects.filter(queue=queue, status=status)
+    """Remove all but the newest ``count`` jobs of ``status`` on ``queue`` (those without
+    an option of their own)."""
+    jobs = _without_own_option(Job.objects.filter(queue=queue, status=status), status)
     newest = list(jobs.order_by("-finished_at", "-id").values_list("id", flat=True)[:count])
     return _delete_in_batches(jobs.exclude(id__in=newest).order_by("finished_at"), None)
 
 
-def apply_retention() -> dict[str, int]:
-    """Apply JOBS_RETENTION ({status: {"age": seconds, "count": n}}) to every queue, and
-    trim django-celery-results to JOBS_RESULTS_RETENTION seconds."""
+def _removable_by_option(column: str, status: str, now: datetime, limit: int) -> list:
+    """Up to ``limit`` ids of ``status`` jobs whose own ``column`` option says they go."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql.remove_by_option(column), [status, now, limit])
+            return [row[0] for row in cursor.fetchall()]
+    # SQLite (local runs): the same rule in Python, over the few rows that carry an option.
+    rows = (
+        Job.objects.filter(status=status, **{f"{column}__isnull": False})
+        .order_by("task", "-finished_at", "-id")
+        .values_list("id", "task", "finished_at", column)
+    )
+    ids, rank, task_of_rank = [], 0, None
+    for job_id, task, finished_at, keep in rows:
+        if keep is True:
+            ids.append(job_id)
+            if len(ids) >= limit:
+                break
+            continue
+        rank = rank + 1 if task == task_of_rank else 1
+        task_of_rank = task
+        if (
+            isinstance(keep, dict)
+            and "age" in keep
+            and finished_at < now - timedelta(seconds=keep["age"])
+        ) or (isinstance(keep, dict) and "count" in keep and rank > keep["count"]):
+            ids.append(job_id)
+            if len(ids) >= limit:
+                break
+    return ids
+
+
+def apply_job_options() -> dict[str, int]:
+    """BullMQ's removeOnComplete / removeOnFail, per job: a finished job that carries one is
+    removed when its option says so (``true``: at once, in case the finishing statement did
+    not remove it, e.g. a time-limit failure; ``{"age", "count"}``: once it is older than
+    age, or no longer among the newest count of its task's jobs with the option)."""
+    now = timezone.now()
     removed: dict[str, int] = {}
+    for column, status in JOB_OPTIONS.items():
+        total = 0
+        while True:
+            with transaction.atomic():
+                ids = _removable_by_option(column, status, now, DELETE_BATCH)
+                if ids:
+                    # A fast delete (no Python-side cascade); the history follows by its
+                    # ON DELETE CASCADE key.
+                    total += Job.objects.filter(pk__in=ids).delete()[0]
+            if len(ids) < DELETE_BATCH:
+                break
+        removed[column] = total
+    if connection.vendor != "postgresql":
+        # No cascading key on SQLite: the history of jobs removed is removed here.
+        JobAttempt.objects.exclude(job_id__in=Job.objects.values("id")).delete()
+    return removed
+
+
+def apply_retention() -> dict[str, int]:
+    """Apply JOBS_RETENTION ({status: {"age": seconds, "count": n}}) to every queue, each
+    job's own remove_on_complete / remove_on_fail, and trim django-celery-results to
+    JOBS_RESULTS_RETENTION seconds."""
+    removed: dict[str, int] = dict(apply_job_options())
     queues = list(Job.objects.values_list("queue", flat=True).distinct())
     for status, policy in jobs_settings().retention.items():
         total = 0
         age, count = policy.get("age"), policy.get("count")
         if age is not None:
-            total += job_clean(queue=None, grace_ms=int(age * 1000), status=status)
+            total += job_clean(
+                queue=None, grace_ms=int(age * 1000), status=status, spare_own_option=True
+            )
         if count is not None:
             total += sum(_keep_last(status, queue, int(count)) for queue in queues)
         removed[status] = total

@@ -5,7 +5,7 @@ or a prepared statement matters (the per-job hot path, and the metrics over mill
 rows). Each is PostgreSQL; the modules that use them fall back to the ORM on SQLite.
 """
 
-from jobs.ledger.models import Job, QueueState
+from jobs.ledger.models import Job, JobAttempt, QueueState
 
 # One statement claims the job, checks that its queue is not paused, and returns what the
 # retry decision needs: no SELECT on the hot path.
@@ -16,7 +16,8 @@ UPDATE {Job._meta.db_table}
  WHERE id = %s AND status = %s
    AND NOT EXISTS (SELECT 1 FROM {QueueState._meta.db_table} q
                     WHERE q.paused AND q.name IN ({Job._meta.db_table}.queue, %s))
-RETURNING attempts, max_attempts
+RETURNING attempts, max_attempts, backoff,
+          remove_on_complete = 'true', remove_on_fail = 'true'
 """
 
 
@@ -25,6 +26,64 @@ UPDATE {Job._meta.db_table}
    SET status = %s, finished_at = %s, result = %s, progress = 100
  WHERE id = %s AND status = %s AND attempts = %s
 """
+
+
+# A job with remove_on_complete / remove_on_fail true ends by leaving the ledger: one
+# statement instead of the finishing UPDATE. Its history goes with it (ON DELETE CASCADE).
+REMOVE_FINISHED = f"""
+DELETE FROM {Job._meta.db_table}
+ WHERE id = %s AND status = %s AND attempts = %s
+RETURNING task, queue
+"""
+
+
+def end_attempt(*, retry: bool) -> str:
+    """An attempt that raised: the job is scheduled again (``retry``) or failed, and the
+    attempt is added to its history, in one statement. Params: status, [scheduled_for],
+    finished_at, error, traceback, id, active status, attempts, outcome."""
+    scheduled = "scheduled_for = %s, " if retry else ""
+    return f"""
+        WITH ended AS (
+            UPDATE {Job._meta.db_table}
+               SET status = %s, {scheduled}finished_at = %s, error = %s, traceback = %s
+             WHERE id = %s AND status = %s AND attempts = %s
+            RETURNING id, attempts, worker, started_at, finished_at, error, traceback
+        )
+        INSERT INTO {JobAttempt._meta.db_table}
+               (job_id, number, worker, started_at, finished_at, outcome, error, traceback)
+        SELECT id, attempts, worker, started_at, finished_at, %s, error, traceback FROM ended
+    """
+
+
+SCHEDULE_RETRY = end_attempt(retry=True)
+FAIL = end_attempt(retry=False)
+
+
+# The dedupe window (unique_for): enqueues of one job_key take turns until their
+# transactions end. The first key is this lock's namespace among the app's advisory locks.
+JOB_KEY_LOCK_SPACE = 0x4A4B  # "JK"
+LOCK_JOB_KEY = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
+
+
+def remove_by_option(column: str) -> str:
+    """Per-job retention (remove_on_complete / remove_on_fail): the ids of finished jobs of
+    ``status`` whose own option says they go. true: at once; {"age": s}: finished more than
+    s seconds ago; {"count": n}: not among the n most recent finished jobs of their task
+    that carry a kept-jobs option. Params: status, now, limit."""
+    return f"""
+        SELECT id FROM (
+            SELECT id, finished_at, {column} AS keep,
+                   row_number() OVER (PARTITION BY task, {column} = 'true'
+                                      ORDER BY finished_at DESC, id DESC) AS newest
+              FROM {Job._meta.db_table}
+             WHERE status = %s AND {column} IS NOT NULL
+        ) ranked
+         WHERE keep = 'true'
+            OR (keep ? 'age'
+                AND finished_at < %s - make_interval(secs => (keep ->> 'age')::float8))
+            OR (keep ? 'count' AND newest > (keep ->> 'count')::bigint)
+         LIMIT %s
+    """
 
 
 # Columns an enqueue sets; the rest take their defaults. One job is one prepared INSERT ...
@@ -44,6 +103,10 @@ INSERT_COLUMNS = (
     ("created_at", "timestamptz"),
     ("scheduled_for", "timestamptz"),
     ("published_at", "timestamptz"),
+    # Per-job options: SQL NULL unless given ("jsonb null").
+    ("backoff", "jsonb null"),
+    ("remove_on_complete", "jsonb null"),
+    ("remove_on_fail", "jsonb null"),
 )
 
 
@@ -69,7 +132,7 @@ _INSERT_HEAD = (
 INSERT_ONE = (
     _INSERT_HEAD
     + "VALUES ("
-    + ", ".join(["%s::jsonb" if t == "jsonb" else "%s" for _, t in INSERT_COLUMNS])
+    + ", ".join(["%s::jsonb" if t.startswith("jsonb") else "%s" for _, t in INSERT_COLUMNS])
     + ", "
     + ", ".join(DEFAULTED_COLUMNS.values())
     + ")"

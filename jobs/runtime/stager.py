@@ -19,7 +19,7 @@ from jobs.ledger.queues import unpaused_filter
 log = logging.getLogger(__name__)
 
 BATCH = 500
-_PUBLISH_FIELDS = ("id", "task", "args", "kwargs", "queue", "priority", "status")
+_PUBLISH_FIELDS = ("id", "task", "args", "kwargs", "queue", "priority", "status", "hard_time_limit")
 
 
 def _locked(queryset):

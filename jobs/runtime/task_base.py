@@ -6,6 +6,8 @@ def send_welcome(user_id): ...
 
 send_welcome.delay(42)                                  # row + message after commit
 send_welcome.apply_async((42,), countdown=3600, job_key="welcome-42")
+send_welcome.apply_async((42,), backoff={"type": "fixed", "delay": 5000}, timeout=30,
+                         remove_on_complete=True, job_key="welcome-42", unique_for=3600)
 """
 
 import json
@@ -137,6 +139,12 @@ class LedgerTask(Task):
                 eta=eta,
                 job_key=options.get("job_key"),
                 max_attempts=options.get("max_attempts"),
+                backoff=options.get("backoff"),
+                # Celery's own per-call time_limit means the same as BullMQ's timeout.
+                timeout=options.get("timeout", options.get("time_limit")),
+                remove_on_complete=options.get("remove_on_complete"),
+                remove_on_fail=options.get("remove_on_fail"),
+                unique_for=options.get("unique_for"),
             ),
             defaults=self,
         )
@@ -255,11 +263,17 @@ class LedgerTask(Task):
             delay = (
                 requested.countdown
                 if requested is not None and requested.countdown is not None
-                else self.backoff.seconds(claim.attempts)
+                else self.backoff_of(claim).seconds(claim.attempts)
             )
             attempts.job_schedule_retry(claim=claim, delay=delay, error=error, traceback=trace)
             raise Ignore() from exc
         attempts.job_fail(claim=claim, error=error, traceback=trace)
+
+    def backoff_of(self, claim: attempts.Claim) -> backoff_policies.Backoff:
+        """The job's own backoff when it was enqueued with one, else the task's."""
+        if claim.backoff is None:
+            return self.backoff
+        return backoff_policies.parse(claim.backoff)
 
     def retries_on(self, exc: BaseException) -> bool:
         """Whether an attempt that raised ``exc`` may be tried again (attempts permitting).
@@ -279,12 +293,12 @@ class LedgerTask(Task):
         if self.ledger and isinstance(exc, TimeLimitExceeded):
             job = Job.objects.filter(id=task_id, status=JobStatus.ACTIVE).first()
             if job is not None:
-                claim = attempts.Claim(str(job.id), job.attempts, job.max_attempts, job.worker)
+                claim = attempts.Claim.of_job(job)
                 error = f"TimeLimitExceeded: hard time limit ({exc}) exceeded"
                 if self.retries_on(exc) and job.attempts < job.max_attempts:
                     attempts.job_schedule_retry(
                         claim=claim,
-                        delay=self.backoff.seconds(job.attempts),
+                        delay=self.backoff_of(claim).seconds(job.attempts),
                         error=error,
                         traceback="",
                     )

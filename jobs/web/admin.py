@@ -17,7 +17,7 @@ from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
 from jobs.ledger import operations, queues
-from jobs.ledger.models import Job, JobStatus, QueueState, WorkerProcess
+from jobs.ledger.models import Job, JobAttempt, JobStatus, QueueState, WorkerProcess
 from jobs.ledger.priorities import Priority
 from jobs.ledger.workers import heartbeat_cutoff, live_workers
 from jobs.observability.models import Alert
@@ -69,8 +69,37 @@ class TaskFilter(admin.SimpleListFilter):
         return queryset.filter(task=self.value()) if self.value() else queryset
 
 
+class JobAttemptInline(admin.TabularInline):
+    """The attempts that raised or lost their worker, oldest first (read-only: the engine
+    writes them). The last attempt of a completed job is the job itself."""
+
+    model = JobAttempt
+    verbose_name = "earlier attempt"
+    verbose_name_plural = "attempts history (attempts that did not succeed)"
+    fields = ("number", "outcome", "worker", "started_at", "finished_at", "error", "traceback_text")
+    readonly_fields = fields
+    ordering = ["id"]
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="traceback")
+    def traceback_text(self, attempt: JobAttempt) -> str:
+        return _pre(attempt.traceback)
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
+    inlines = [JobAttemptInline]
     list_display = [
         "short_id",
         "task",
@@ -139,7 +168,14 @@ class JobAdmin(admin.ModelAdmin):
             "Delivery",
             {
                 "classes": ["collapse"],
-                "fields": ["crash_count", "needs_publish", "hard_time_limit"],
+                "fields": [
+                    "crash_count",
+                    "needs_publish",
+                    "hard_time_limit",
+                    "backoff",
+                    "remove_on_complete",
+                    "remove_on_fail",
+                ],
             },
         ),
     ]

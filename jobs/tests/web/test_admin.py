@@ -74,6 +74,42 @@ def test_job_detail_shows_args_result_error_traceback_and_progress(admin_client)
     assert admin_client.get(f"{JOBS}add/").status_code == 403
 
 
+def test_job_detail_shows_the_attempts_history_and_the_jobs_own_options(admin_client):
+    from jobs.models import JobAttempt
+
+    job = make_job(
+        status=JobStatus.FAILED,
+        attempts=2,
+        backoff={"type": "fixed", "delay": 2500},
+        remove_on_fail={"count": 7},
+    )
+    for number, outcome, error in [(1, "retried", "first blow"), (2, "failed", "second blow")]:
+        JobAttempt.objects.create(
+            job=job,
+            number=number,
+            worker=f"host:{number}",
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            outcome=outcome,
+            error=error,
+            traceback=f"Traceback of attempt {number}",
+        )
+
+    page = admin_client.get(f"{JOBS}{job.id}/change/").content.decode()
+
+    for text in (
+        "Attempts history",
+        "first blow",
+        "second blow",
+        "host:1",
+        "Traceback of attempt 2",
+        "Retried",
+        "2500",
+        "&quot;count&quot;: 7",
+    ):
+        assert text in page, text
+
+
 def _act(client, action: str, jobs) -> None:
     response = client.post(
         JOBS, {"action": action, "_selected_action": [str(j.id) for j in jobs]}, follow=True

@@ -10,8 +10,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobs.errors import InvalidInput
+from jobs.ledger import job_options
 from jobs.ledger.enqueue import JobSpec, job_build
-from jobs.ledger.models import Job
+from jobs.ledger.models import Job, JobAttempt
 from jobs.ledger.priorities import Priority
 from jobs.ledger.retention import CLEANABLE
 from jobs.ledger.selectors import LIST_STATUSES
@@ -63,8 +64,26 @@ class JobSerializer(serializers.ModelSerializer):
         return job.priority_name
 
 
+class JobAttemptSerializer(serializers.ModelSerializer):
+    """An attempt that ended without success: retried, failed, or its worker was lost."""
+
+    class Meta:
+        model = JobAttempt
+        fields = ["number", "outcome", "worker", "started_at", "finished_at", "error", "traceback"]
+        read_only_fields = fields
+
+
 class JobDetailSerializer(JobSerializer):
     """One job with everything an operator needs to debug it."""
+
+    attempts_history = JobAttemptSerializer(
+        source="attempt_history",
+        many=True,
+        read_only=True,
+        help_text="Every attempt that raised or lost its worker, oldest first. The last "
+        "attempt of a completed job is the job itself (attempts, worker, started_at, "
+        "finished_at).",
+    )
 
     class Meta(JobSerializer.Meta):
         fields = [
@@ -72,8 +91,12 @@ class JobDetailSerializer(JobSerializer):
             "traceback",
             "crash_count",
             "hard_time_limit",
+            "backoff",
+            "remove_on_complete",
+            "remove_on_fail",
             "needs_publish",
             "published_at",
+            "attempts_history",
         ]
         read_only_fields = fields
 
@@ -259,6 +282,66 @@ class PriorityField(serializers.Field):
 MAX_DELAY_MS = 3660 * 24 * 3600 * 1000
 
 
+class BackoffSerializer(BodySerializer):
+    """BullMQ's backoff option: the delays before this job's retries."""
+
+    type = serializers.ChoiceField(
+        choices=list(job_options.BACKOFF_TYPES),
+        required=False,
+        default="exponential",
+        help_text="exponential: delay, 2*delay, 4*delay, ...; fixed: delay every time.",
+    )
+    delay = serializers.IntegerField(
+        min_value=0,
+        max_value=job_options.MAX_BACKOFF_DELAY_MS,
+        required=False,
+        default=1000,
+        help_text="Milliseconds.",
+    )
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "boolean"},
+            {"type": "integer", "minimum": 0, "maximum": job_options.MAX_KEEP_COUNT},
+            {
+                "type": "object",
+                "properties": {
+                    "age": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": job_options.MAX_KEEP_AGE,
+                        "description": "Seconds.",
+                    },
+                    "count": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": job_options.MAX_KEEP_COUNT,
+                    },
+                },
+                "minProperties": 1,
+                "additionalProperties": False,
+            },
+        ],
+        "nullable": True,
+    }
+)
+class RemovalField(serializers.Field):
+    """BullMQ's removeOnComplete / removeOnFail: true (remove the job as it finishes that
+    way), false (keep it: the global retention applies), n (keep the newest n of its task),
+    or {"age": seconds, "count": n}."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return job_options.removal_option(data, field=self.field_name or "")
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class EnqueueSerializer(BodySerializer):
     """One job (JobService ``schedule``): a registered task by name, with the ledger's options."""
 
@@ -292,14 +375,71 @@ class EnqueueSerializer(BodySerializer):
     max_attempts = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=100
     )
+    attempts = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=100,
+        help_text="BullMQ's name for max_attempts.",
+    )
+    backoff = BackoffSerializer(
+        required=False,
+        allow_null=True,
+        help_text="This job's retry delays, instead of its task's.",
+    )
+    timeout = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="Seconds this job may run (its hard time limit) before it fails; below "
+        "the broker's visibility timeout.",
+    )
+    remove_on_complete = RemovalField(required=False, allow_null=True)
+    remove_on_fail = RemovalField(required=False, allow_null=True)
+    unique_for = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=job_options.MAX_UNIQUE_FOR,
+        help_text="Seconds: with job_key, a job with that key that is live, or completed "
+        "and created within this window, is returned instead of a new one.",
+    )
 
     # validate(): delay and run_at exclude each other (null counts as not given).
     schema_rules = {
-        "not": {
-            "required": ["delay", "run_at"],
-            "properties": {"delay": {"type": "integer"}, "run_at": {"type": "string"}},
-        },
-        "description": "Give delay or run_at, not both.",
+        "allOf": [
+            {
+                "not": {
+                    "required": ["delay", "run_at"],
+                    "properties": {"delay": {"type": "integer"}, "run_at": {"type": "string"}},
+                }
+            },
+            {
+                "not": {
+                    "required": ["attempts", "max_attempts"],
+                    "properties": {
+                        "attempts": {"type": "integer"},
+                        "max_attempts": {"type": "integer"},
+                    },
+                }
+            },
+            {
+                "anyOf": [
+                    {
+                        "not": {
+                            "required": ["unique_for"],
+                            "properties": {"unique_for": {"type": "integer"}},
+                        }
+                    },
+                    {
+                        "required": ["job_key"],
+                        "properties": {"job_key": {"type": "string", "minLength": 1}},
+                    },
+                ]
+            },
+        ],
+        "description": "Give delay or run_at, not both; attempts or max_attempts, not both; "
+        "unique_for only with a job_key.",
     }
 
     def validate_run_at(self, value):
@@ -311,6 +451,11 @@ class EnqueueSerializer(BodySerializer):
     def validate(self, attrs: dict) -> dict:
         if attrs.get("delay") is not None and attrs.get("run_at") is not None:
             raise serializers.ValidationError({"run_at": ["give either delay or run_at, not both"]})
+        if attrs.get("attempts") is not None and attrs.get("max_attempts") is not None:
+            raise serializers.ValidationError(
+                {"attempts": ["give either attempts or max_attempts, not both"]}
+            )
+        backoff = attrs.get("backoff")
         spec = JobSpec(
             task=attrs["task"],
             args=attrs.get("args") or [],
@@ -320,7 +465,12 @@ class EnqueueSerializer(BodySerializer):
             countdown=None if attrs.get("delay") is None else attrs["delay"] / 1000,
             eta=attrs.get("run_at"),
             job_key=attrs.get("job_key") or None,
-            max_attempts=attrs.get("max_attempts"),
+            max_attempts=attrs.get("max_attempts") or attrs.get("attempts"),
+            backoff=dict(backoff) if backoff is not None else None,
+            timeout=attrs.get("timeout"),
+            remove_on_complete=attrs.get("remove_on_complete"),
+            remove_on_fail=attrs.get("remove_on_fail"),
+            unique_for=attrs.get("unique_for"),
         )
         try:
             # The service's own validation, so the API and the Python API agree.
