@@ -193,6 +193,10 @@ def test_with_postgresql_down_the_api_answers_503_json_with_retry_after_and_reco
     for method, path, body in calls:
         answer = requests.request(method, web.url(path), json=body, headers=auth, timeout=15)
         assert answer.status_code == 503, (path, answer.status_code, answer.text[:300])
+        assert answer.elapsed.total_seconds() < 6, (
+            path,
+            answer.elapsed,
+        )  # one timeout, not one per query
         assert answer.headers["Content-Type"] == "application/json", path
         assert answer.json()["code"] == "database_unavailable"
         assert int(answer.headers["Retry-After"]) > 0

@@ -138,6 +138,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
+    # Django's backend, failing fast for a moment after a failed connect (an outage then
+    # costs a request one timeout, not one per query): config/postgresql/base.py.
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     # Connections are bounded per process. A web process (config/asgi.py and wsgi.py turn
     # DB_POOL on) serves each request on its own thread, so it shares a pool of at most

@@ -35,3 +35,52 @@ def test_celery_call_then_celery_result(start_worker):
     shown = celery("result", job_id)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip().splitlines()[-1] == "0.1"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("status",), "online"),
+        (("inspect", "ping", "--timeout", "5"), "pong"),
+        (("inspect", "registered", "--timeout", "5"), "jobs.sleep"),
+        (("inspect", "active_queues", "--timeout", "5"), "default"),
+        (("control", "rate_limit", "jobs.noop", "100/s", "--timeout", "5"), "new rate limit"),
+        (("purge", "-f", "-Q", "default"), "purged"),
+        (("report",), "software -> celery"),
+    ],
+)
+def test_every_celery_command_works_with_the_projects_settings(start_worker, args, expected):
+    start_worker(queues=["default"])
+    answer = celery(*args)
+    assert answer.returncode == 0, answer.stderr
+    assert expected in answer.stdout + answer.stderr
+    assert "Traceback" not in answer.stderr
+
+
+def test_celery_shell_and_events_start_with_the_projects_settings(start_worker):
+    start_worker(queues=["default"])
+    shell = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "shell", "--python"],
+        input="from jobs.models import Job\nprint('jobs:', Job.objects.count())\n",
+        capture_output=True,
+        text=True,
+        env=worker_env(),
+        timeout=60,
+    )
+    assert "jobs: 0" in shell.stdout, shell.stdout + shell.stderr
+    assert "Traceback" not in shell.stderr
+
+    events = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "events", "--dump"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=worker_env(),
+    )
+    try:
+        out, _ = events.communicate(timeout=8)
+    except subprocess.TimeoutExpired:
+        events.terminate()
+        out, _ = events.communicate(timeout=10)
+    assert "Traceback" not in out, out
+    assert "-> evdump: starting capture" in out, out
