@@ -6,6 +6,7 @@ Lines marked ``must_be_zero`` fail the soak when they are not 0.
 
 import json
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,8 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
     lines = []
     for line in path.read_text().splitlines():
         if line.strip():
-            try:
+            with suppress(ValueError):  # a line cut by a kill
                 lines.append(json.loads(line))
-            except ValueError:
-                pass  # a line cut by a kill
     return lines
 
 
@@ -73,7 +72,9 @@ def audit(
     http_lines: list[dict[str, Any]],
     chaos_events: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    accepted_py = {i for line in producer_lines if line["outcome"] == "committed" for i in line["ids"]}
+    accepted_py = {
+        i for line in producer_lines if line["outcome"] == "committed" for i in line["ids"]
+    }
     accepted_http = {line["job_id"] for line in http_lines if line.get("job_id")}
     accepted = accepted_py | accepted_http
     rolled_back = {i for ln in producer_lines if ln["outcome"] == "rolled_back" for i in ln["ids"]}
@@ -82,24 +83,34 @@ def audit(
     with psycopg.connect(db_url, connect_timeout=5) as conn:
         rows = {
             str(r[0]): {
-                "id": str(r[0]), "task": r[1], "status": r[2], "attempts": r[3],
-                "crash_count": r[4], "error": (r[5] or "")[:300], "worker": r[6],
+                "id": str(r[0]),
+                "task": r[1],
+                "status": r[2],
+                "attempts": r[3],
+                "crash_count": r[4],
+                "error": (r[5] or "")[:300],
+                "worker": r[6],
             }
             for r in conn.execute(
                 "select id, task, status, attempts, crash_count, error, worker from jobs_job "
                 "where task = any(%s)",
                 [list(CHAOS_TASKS)],
             )
-        }  # fmt: skip
+        }
         effects: dict[str, list[dict[str, Any]]] = {}
         for job_id, task, attempt, pid, parent_pid, at in conn.execute(
             "select job_id, task, attempt, pid, parent_pid, extract(epoch from created_at) "
             "from testapp_chaoseffect order by created_at"
         ):
             effects.setdefault(job_id, []).append(
-                {"task": task, "attempt": attempt, "pid": pid, "parent_pid": parent_pid,
-                 "t": float(at)}
-            )  # fmt: skip
+                {
+                    "task": task,
+                    "attempt": attempt,
+                    "pid": pid,
+                    "parent_pid": parent_pid,
+                    "t": float(at),
+                }
+            )
 
     # --- rolled back, lost, unfinished ------------------------------------------------------
     rolled_back_ran = sorted(i for i in rolled_back if i in rows or i in effects)
@@ -113,9 +124,7 @@ def audit(
     atomic_wrong = sorted(
         i
         for i, r in rows.items()
-        if r["task"] in ATOMIC_TASKS
-        and r["status"] == "completed"
-        and len(effects.get(i, [])) != 1
+        if r["task"] in ATOMIC_TASKS and r["status"] == "completed" and len(effects.get(i, [])) != 1
     )
     # Effects of a job with no completed row (an atomic effect must never outlive its attempt).
     atomic_orphans = sorted(
@@ -124,9 +133,11 @@ def audit(
         if found[0]["task"] in ATOMIC_TASKS and rows.get(i, {}).get("status") != "completed"
     )
     kills = [
-        e for e in chaos_events if (e["fault"], e["phase"]) in
-        (("kill_worker", "sigkill"), ("freeze_worker", "sigstop"), ("crashed", "exited"))
-    ]  # fmt: skip
+        e
+        for e in chaos_events
+        if (e["fault"], e["phase"])
+        in (("kill_worker", "sigkill"), ("freeze_worker", "sigstop"), ("crashed", "exited"))
+    ]
 
     def explained_by(effect: dict[str, Any]) -> dict[str, Any] | None:
         for event in kills:
@@ -261,7 +272,10 @@ def render(report: dict[str, Any]) -> str:
     lines.append(
         "HTTP answers by status: " + ", ".join(f"{k}: {v}" for k, v in a["http_by_status"].items())
     )
-    lines += ["", f"{'process':<10} {'RSS start kB':>13} {'RSS end kB':>11} {'growth':>8} {'restarts':>9}"]
+    lines += [
+        "",
+        f"{'process':<10} {'RSS start kB':>13} {'RSS end kB':>11} {'growth':>8} {'restarts':>9}",
+    ]
     for name, mem in report["memory"].items():
         growth = (mem["end_kb"] - mem["start_kb"]) if mem["start_kb"] else 0
         lines.append(
@@ -270,8 +284,10 @@ def render(report: dict[str, Any]) -> str:
         )
     for crash in a["details"]["processes_exited_by_themselves"]:
         stamp = time.strftime("%H:%M:%S", time.localtime(crash["t"]))
-        lines.append(f"exited by itself: {crash['target']} pid {crash['pid']} at {stamp}: "
-                     f"{crash.get('reason', '')[:160]}")
+        lines.append(
+            f"exited by itself: {crash['target']} pid {crash['pid']} at {stamp}: "
+            f"{crash.get('reason', '')[:160]}"
+        )
     failed = failures(report)
     lines += ["", "RESULT: " + ("PASS" if not failed else "FAIL (" + ", ".join(failed) + ")")]
     return "\n".join(lines)

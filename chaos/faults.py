@@ -95,9 +95,12 @@ class ChaosLoop:
     def freeze_worker(self, worker: Proc) -> None:
         seconds = self.heartbeat_timeout + self.rng.uniform(3, 8)
         self.log.event(
-            "freeze_worker", "sigstop", target=worker.name, seconds=round(seconds, 1),
+            "freeze_worker",
+            "sigstop",
+            target=worker.name,
+            seconds=round(seconds, 1),
             **self._pids(worker),
-        )  # fmt: skip
+        )
         worker.signal_group(signal.SIGSTOP)
         time.sleep(seconds)
         worker.signal_group(signal.SIGCONT)
@@ -200,9 +203,13 @@ class Supervisor:
                 try:
                     if proc.proc is not None and proc.proc.poll() is not None:
                         self.log.event(
-                            "crashed", "exited", target=proc.name, pid=proc.pid,
-                            exit_code=proc.proc.returncode, reason=last_error(proc),
-                        )  # fmt: skip
+                            "crashed",
+                            "exited",
+                            target=proc.name,
+                            pid=proc.pid,
+                            exit_code=proc.proc.returncode,
+                            reason=last_error(proc),
+                        )
                         proc.start()
                         self.log.event("crashed", "restarted", target=proc.name, pid=proc.pid)
                 finally:
@@ -210,9 +217,12 @@ class Supervisor:
 
 
 def last_error(proc: Proc) -> str:
-    """The last CRITICAL or ERROR line of the process's log: why it exited."""
-    lines = proc.log_path.read_text(errors="replace").splitlines()[-400:]
-    for line in reversed(lines):
-        if "CRITICAL" in line or "Unrecoverable" in line:
-            return line[:300]
+    """Why the process exited: Celery's "Unrecoverable error" line of its last run, else the
+    last CRITICAL line, else the last line of its log."""
+    text = proc.log_path.read_text(errors="replace")
+    lines = text[text.rfind(f"===== {proc.name} start #{proc.incarnation} ") :].splitlines()
+    for marker in ("Unrecoverable error", "CRITICAL"):
+        for line in reversed(lines):
+            if marker in line:
+                return line[:300]
     return lines[-1][:300] if lines else ""

@@ -62,18 +62,39 @@ def soak(stack: Stack, log: ChaosLog, args, workdir: Path) -> dict:
     env = stack.env()
     producers = [
         subprocess.Popen(
-            [sys.executable, "-m", "chaos.producer", str(producer_out), str(seconds),
-             str(args.seed), str(args.py_rate)],
-            cwd=ROOT, env=env, stdout=open(workdir / "logs" / "producer.log", "w"),  # noqa: SIM115
+            [
+                sys.executable,
+                "-m",
+                "chaos.producer",
+                str(producer_out),
+                str(seconds),
+                str(args.seed),
+                str(args.py_rate),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=open(workdir / "logs" / "producer.log", "w"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
         ),
         subprocess.Popen(
-            [sys.executable, "-m", "chaos.http_clients", str(http_out), stack.base_url, token,
-             str(seconds), str(args.seed), str(args.http_clients), str(args.http_rate)],
-            cwd=ROOT, env=env, stdout=open(workdir / "logs" / "http.log", "w"),  # noqa: SIM115
+            [
+                sys.executable,
+                "-m",
+                "chaos.http_clients",
+                str(http_out),
+                stack.base_url,
+                token,
+                str(seconds),
+                str(args.seed),
+                str(args.http_clients),
+                str(args.http_rate),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=open(workdir / "logs" / "http.log", "w"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
         ),
-    ]  # fmt: skip
+    ]
 
     # Memory: each process's first reading after (re)start, and its last one.
     sampling = threading.Event()

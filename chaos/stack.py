@@ -66,9 +66,16 @@ class PrivatePostgres:
             pg = pwd.getpwnam("postgres")
             os.chown(self.directory, pg.pw_uid, pg.pw_gid)
         self._run(
-            pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-            "--no-sync", "-E", "UTF8",
-        )  # fmt: skip
+            pg_bin("initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(
                 f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
@@ -96,9 +103,16 @@ class PrivatePostgres:
 
     def restart(self) -> None:
         self._run(
-            pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-m", "fast", "-w",
+            pg_bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-m",
+            "fast",
+            "-w",
             "restart",
-        )  # fmt: skip
+        )
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 30) -> None:
@@ -311,10 +325,22 @@ class Stack:
         return Proc(
             f"worker{index}",
             [
-                str(VENV_BIN / "celery"), "-A", "config", "worker", "-E", "-l", "info",
-                "-c", str(self.concurrency), "-n", f"chaos{index}@%h",
-                "-Q", ",".join(self.queues()), "--without-gossip", "--without-mingle",
-            ],  # fmt: skip
+                str(VENV_BIN / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "-E",
+                "-l",
+                "info",
+                "-c",
+                str(self.concurrency),
+                "-n",
+                f"chaos{index}@%h",
+                "-Q",
+                ",".join(self.queues()),
+                "--without-gossip",
+                "--without-mingle",
+            ],
             self.env(),
             self.log_dir,
             ready=" ready.",
@@ -324,9 +350,16 @@ class Stack:
         return Proc(
             "beat",
             [
-                str(VENV_BIN / "celery"), "-A", "config", "beat", "-l", "info",
-                "-s", str(self.workdir / "beat-schedule"), "--pidfile=",
-            ],  # fmt: skip
+                str(VENV_BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "info",
+                "-s",
+                str(self.workdir / "beat-schedule"),
+                "--pidfile=",
+            ],
             self.env(),
             self.log_dir,
             ready="beat: Starting",
@@ -334,9 +367,14 @@ class Stack:
 
     def make_web(self) -> Proc:
         argv = [
-            str(VENV_BIN / "uvicorn"), "config.asgi:application",
-            "--host", "127.0.0.1", "--port", str(self.web_port), "--no-access-log",
-        ]  # fmt: skip
+            str(VENV_BIN / "uvicorn"),
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.web_port),
+            "--no-access-log",
+        ]
         if self.web_workers:
             argv += ["--workers", str(self.web_workers)]
         return Proc("web", argv, self.env(), self.log_dir, ready="Application startup complete")

@@ -4,22 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('testapp', '0001_initial'),
+        ("testapp", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChaosEffect',
+            name="ChaosEffect",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_id', models.CharField(db_index=True, max_length=64)),
-                ('task', models.CharField(max_length=100)),
-                ('attempt', models.PositiveIntegerField()),
-                ('pid', models.PositiveIntegerField()),
-                ('parent_pid', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("job_id", models.CharField(db_index=True, max_length=64)),
+                ("task", models.CharField(max_length=100)),
+                ("attempt", models.PositiveIntegerField()),
+                ("pid", models.PositiveIntegerField()),
+                ("parent_pid", models.PositiveIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
     ]
