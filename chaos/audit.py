@@ -196,6 +196,9 @@ def audit(
         "rolled_back_ran": len(rolled_back_ran),
         "lost": len(lost),
         "not_completed": len(not_completed),
+        "not_completed_by_error": _count_by(
+            f"{rows[i]['status']}: {rows[i]['error'][:80]}" for i in not_completed
+        ),
         "still_live": len(still_live),
         "atomic_effects_not_1": len(atomic_wrong) + len(atomic_orphans),
         "plain_duplicate_effects": len(duplicates),
@@ -220,6 +223,13 @@ def audit(
             "processes_exited_by_themselves": crashes,
         },
     }
+
+
+def _count_by(values) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
 MUST_BE_ZERO = (
@@ -282,6 +292,8 @@ def render(report: dict[str, Any]) -> str:
             f"{name:<10} {mem['start_kb']:>13} {mem['end_kb']:>11} {growth:>+8} "
             f"{mem['restarts']:>9}"
         )
+    for why, count in a["not_completed_by_error"].items():
+        lines.append(f"not completed: {count} x {why}")
     for crash in a["details"]["processes_exited_by_themselves"]:
         stamp = time.strftime("%H:%M:%S", time.localtime(crash["t"]))
         lines.append(
