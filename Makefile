@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint check format bench bench-smoke install clean
+.PHONY: run test lint check format bench bench-smoke chaos load install clean
 
 install:
 	@scripts/bootstrap.sh
@@ -35,6 +35,15 @@ bench: install
 
 bench-smoke:
 	@$(MAKE) --no-print-directory bench ARGS="--smoke $(ARGS)"
+
+# The chaos soak (chaos/soak.py): a private PostgreSQL and Redis, web, workers and beat under
+# seeded faults, then an audit; e.g. make chaos ARGS="--minutes 30 --seed 1".
+chaos: install
+	.venv/bin/python -m chaos.soak $(ARGS)
+
+# The load run (chaos/load.py): 64 API clients against the documented web command.
+load: install
+	.venv/bin/python -m chaos.load $(ARGS)
 
 clean:
 	rm -rf .venv .tools var/*.pid

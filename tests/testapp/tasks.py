@@ -6,7 +6,7 @@ import signal
 import time
 
 from jobs import PermanentError, enqueue_many, fixed, job_task
-from tests.testapp.models import SideEffect
+from tests.testapp.models import ChaosEffect, SideEffect
 
 
 @job_task(name="testapp.record", bind=True, max_attempts=3, atomic=True)
@@ -88,3 +88,46 @@ def dont_retry() -> None:
 @job_task(name="testapp.retry_call", bind=True, max_attempts=5)
 def retry_call(self) -> None:
     raise self.retry(countdown=0.1, max_retries=1, exc=RuntimeError("again"))
+
+
+# --- the chaos soak (chaos/): each task records its effect as a ChaosEffect row ---------------
+class FirstAttemptFails(Exception):
+    """What ``testapp.chaos_flaky`` raises on its first attempt (retried)."""
+
+
+def _chaos_effect(task) -> None:
+    ChaosEffect.objects.create(
+        job_id=task.request.id,
+        task=task.name,
+        attempt=task.request.ledger_claim.attempts,
+        pid=os.getpid(),
+        parent_pid=os.getppid(),
+    )
+
+
+@job_task(name="testapp.chaos_atomic", bind=True, max_attempts=5, backoff=fixed(0.5), atomic=True)
+def chaos_atomic(self, key: str, seconds: float = 0.0) -> str:
+    """Exactly one effect whatever happens: the effect commits with the job's completion."""
+    if seconds:
+        time.sleep(seconds)
+    _chaos_effect(self)
+    return key
+
+
+@job_task(name="testapp.chaos_plain", bind=True, max_attempts=5, backoff=fixed(0.5))
+def chaos_plain(self, key: str, seconds: float = 0.0) -> str:
+    """At-least-once: the effect commits at once, then the task sleeps; a kill of its worker in
+    between runs it again and shows a second effect."""
+    _chaos_effect(self)
+    if seconds:
+        time.sleep(seconds)
+    return key
+
+
+@job_task(name="testapp.chaos_flaky", bind=True, max_attempts=5, backoff=fixed(0.5), atomic=True)
+def chaos_flaky(self, key: str) -> str:
+    """Fails its first attempt, then records its effect once (atomic)."""
+    if self.request.ledger_claim.attempts == 1:
+        raise FirstAttemptFails(key)
+    _chaos_effect(self)
+    return key
