@@ -24,6 +24,7 @@ from collections import Counter
 from uuid import UUID
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
@@ -302,6 +303,36 @@ def test_idle_workers_reconnect_after_a_redis_restart_and_the_next_job_runs_with
     assert ran_after < 30
     assert effects_per_key() == Counter({"before": 1, "after": 1})
     record_figures("redis_restart_idle", seconds_to_next_job_done=round(ran_after, 1))
+
+
+@pytest.mark.integration
+def test_a_lost_broker_connection_under_a_running_job_neither_cancels_it_nor_spends_an_attempt(
+    start_worker, private_redis
+):
+    from tests.support.private_redis import broker_at
+
+    worker = start_worker(concurrency=2, env=worker_env(REDIS_URL=private_redis.url))
+    with broker_at(private_redis.url):
+        # Given a job running when the worker loses its Redis connection (Celery then cancels the
+        # running acks_late tasks: worker_cancel_long_running_tasks_on_connection_loss)
+        job = record.delay("through-the-restart", 4.0)
+        wait_for(lambda: Job.objects.filter(id=job.id, status=JobStatus.ACTIVE).exists())
+        time.sleep(1)  # the worker's main process has accepted it
+        redis.Redis.from_url(private_redis.url).client_kill_filter(_type="normal", skipme=True)
+        wait_for(lambda: "Connection to broker lost" in worker.log(), timeout=30)
+
+        # Then the job is not cancelled: it runs again and completes, on its first attempt
+        wait_for(
+            lambda: Job.objects.get(id=job.id).status not in (JobStatus.ACTIVE, JobStatus.WAITING),
+            timeout=60,
+        )
+    finished = Job.objects.get(id=job.id)
+    assert (finished.status, finished.attempts, finished.crash_count) == (
+        JobStatus.COMPLETED,
+        1,
+        0,
+    ), finished.error
+    assert effects_per_key()["through-the-restart"] == 1
 
 
 # --- 5. Poison job -----------------------------------------------------------------------------

@@ -270,6 +270,23 @@ def job_requeue_after_outage(*, claim: Claim, error: str) -> bool:
     )
 
 
+def job_requeue_interrupted(*, job_id: str, worker: str, reason: str) -> bool:
+    """The worker stopped the attempt itself, for a reason that is not the job's (Celery
+    cancels running tasks when its broker connection is lost): back to ``waiting``, the
+    attempt not counted and no crash recorded."""
+    return bool(
+        reconnecting(
+            lambda: Job.objects.filter(id=job_id, status=JobStatus.ACTIVE, worker=worker).update(
+                status=JobStatus.WAITING,
+                attempts=F("attempts") - 1,
+                worker="",
+                needs_publish=True,
+                error=f"{reason}; requeued, attempt not counted",
+            )
+        )
+    )
+
+
 def job_defer(*, job_id: str, until: datetime) -> bool:
     """Hold a waiting job back (rate limit) without spending an attempt."""
     return bool(

@@ -59,6 +59,25 @@ class LedgerRequest(Request):
 
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
         exc = getattr(exc_info.exception, "exc", exc_info.exception)
+        stopped = isinstance(exc, Terminated | WorkerLostError | SystemExit | KeyboardInterrupt)
+        if (
+            stopped
+            and self._already_cancelled
+            and self.worker_pid
+            and getattr(self.task, "ledger", False)
+        ):
+            # Celery itself ended the run: it cancels running acks_late tasks when the
+            # broker connection drops (worker_cancel_long_running_tasks_on_connection_loss).
+            # Neither a revoke nor a crash: the job runs again, the attempt not counted.
+            try:
+                attempts.job_requeue_interrupted(
+                    job_id=self.id,
+                    worker=worker_name(socket.gethostname(), self.worker_pid),
+                    reason="cancelled by Celery: the broker connection was lost",
+                )
+            except Exception:
+                log.exception("could not requeue job %s after Celery cancelled it", self.id)
+            return super().on_failure(exc_info, send_failed_event, return_ok)
         if isinstance(exc, Terminated) and getattr(self.task, "ledger", False) and self.worker_pid:
             # revoke(terminate=True): the operator stopped it; not a crash to recover from.
             try:
