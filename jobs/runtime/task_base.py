@@ -20,6 +20,7 @@ from typing import Any
 from billiard.exceptions import Terminated, WorkerLostError
 from celery import Task, shared_task
 from celery.exceptions import Ignore, Reject, TimeLimitExceeded
+from celery.worker import state as worker_state
 from celery.worker.request import Request
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import InterfaceError, OperationalError, transaction
@@ -60,15 +61,13 @@ class LedgerRequest(Request):
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
         exc = getattr(exc_info.exception, "exc", exc_info.exception)
         stopped = isinstance(exc, Terminated | WorkerLostError | SystemExit | KeyboardInterrupt)
-        if (
-            stopped
-            and self._already_cancelled
-            and self.worker_pid
-            and getattr(self.task, "ledger", False)
-        ):
+        revoked = self.id in worker_state.revoked  # revoke() adds it before terminating
+        interrupted = self._already_cancelled or (isinstance(exc, Terminated) and not revoked)
+        if stopped and interrupted and self.worker_pid and getattr(self.task, "ledger", False):
             # Celery itself ended the run: it cancels running acks_late tasks when the
-            # broker connection drops (worker_cancel_long_running_tasks_on_connection_loss).
-            # Neither a revoke nor a crash: the job runs again, the attempt not counted.
+            # broker connection drops (worker_cancel_long_running_tasks_on_connection_loss),
+            # sometimes before it marks the request cancelled. Neither a revoke nor a
+            # crash: the job runs again, the attempt not counted.
             try:
                 attempts.job_requeue_interrupted(
                     job_id=self.id,
