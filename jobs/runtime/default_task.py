@@ -21,7 +21,6 @@ retried automatically (any exception is, for ``@job_task``), ``self.retry()`` wo
 An option the ledger cannot honour is named in a ``LedgerOptionWarning`` at start-up.
 """
 
-import warnings
 from fnmatch import fnmatchcase
 
 import django
@@ -38,24 +37,18 @@ from jobs.conf import ALL_TASKS, jobs_settings  # noqa: E402
 from jobs.ledger import backoff as backoff_policies  # noqa: E402
 from jobs.ledger.priorities import Priority  # noqa: E402
 from jobs.runtime import rate_limits  # noqa: E402
-from jobs.runtime.task_base import LedgerTask, _retry_policy  # noqa: E402
+from jobs.runtime.task_base import (  # noqa: E402
+    NOT_HONOURED,
+    LedgerTask,
+    _retry_policy,
+    warn_unhonoured,
+)
 
 # Tasks that are never ledger tasks, whatever JOBS_LEDGER_TASKS says: Celery's built-ins
 # (backend_cleanup, chord_unlock, ping, the canvas helpers) and those of the Celery
 # extensions the project installs. Beat's cleanup must run on a broker schedule, and the
 # canvas helpers carry Celery's own bookkeeping that the ledger does not record.
 NEVER_LEDGER = ("celery.", "django_celery_beat.", "django_celery_results.")
-
-# Celery options that make no difference on a ledger task, with the reason the warning gives.
-_NOT_HONOURED = {
-    "expires": "the job waits in the ledger until it runs or is cancelled",
-    "exchange": "the ledger publishes to the task's queue directly",
-    "routing_key": "the ledger publishes to the task's queue directly",
-}
-
-
-class LedgerOptionWarning(UserWarning):
-    """A task made durable by JOBS_LEDGER_TASKS declares an option the ledger cannot honour."""
 
 
 def is_ledger_task_name(name: str, patterns: tuple[str, ...]) -> bool:
@@ -121,7 +114,7 @@ def _make_durable(cls: type[CeleryTask]) -> None:
     if isinstance(priority, int) and not isinstance(priority, bool):
         # Celery's 0-9 onto the ledger's 1 (CRITICAL) .. 5 (BATCH); lower runs first in both.
         cls.job_priority = min(max(priority, int(Priority.CRITICAL)), int(Priority.BATCH))
-    for option, reason in _NOT_HONOURED.items():
+    for option, reason in NOT_HONOURED.items():
         if cls.__dict__.get(option) is not None:
             _warn(name, option, reason)
     if retry_kwargs:
@@ -133,9 +126,4 @@ def _make_durable(cls: type[CeleryTask]) -> None:
 
 
 def _warn(task: str, option: str, reason: str) -> None:
-    warnings.warn(
-        f"task {task!r} is a ledger task (JOBS_LEDGER_TASKS), which cannot honour its "
-        f"{option} option: {reason}. Drop the option, or declare the task ledger=False.",
-        LedgerOptionWarning,
-        stacklevel=2,
-    )
+    warn_unhonoured(task, option, reason, declared_by="JOBS_LEDGER_TASKS")

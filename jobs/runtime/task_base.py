@@ -14,6 +14,7 @@ import json
 import logging
 import socket
 import traceback as tb
+import warnings
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,28 @@ from jobs.runtime import rate_limits
 from jobs.runtime.result import LedgerResult
 
 log = logging.getLogger(__name__)
+
+
+# Celery options that make no difference on a ledger task, with the reason the warning gives.
+NOT_HONOURED = {
+    "expires": "the job waits in the ledger until it runs or is cancelled",
+    "exchange": "the ledger publishes to the task's queue directly",
+    "routing_key": "the ledger publishes to the task's queue directly",
+}
+
+
+class LedgerOptionWarning(UserWarning):
+    """A ledger task declares a Celery option the ledger cannot honour."""
+
+
+def warn_unhonoured(task: str, option: str, reason: str, *, declared_by: str) -> None:
+    """Said once, when the task is declared (a worker's start-up)."""
+    warnings.warn(
+        f"task {task!r} is a ledger task ({declared_by}), which cannot honour its "
+        f"{option} option: {reason}. Drop the option, or declare the task ledger=False.",
+        LedgerOptionWarning,
+        stacklevel=3,
+    )
 
 
 class RetryRequested(Exception):
@@ -401,6 +424,10 @@ def job_task(
         task = decorator(fun)
         if ledger and rate_limit:
             rate_limits.declare_task_limit(task.name, rate_limit)
+        if ledger:
+            for option, reason in NOT_HONOURED.items():
+                if options.get(option) is not None:
+                    warn_unhonoured(task.name, option, reason, declared_by="@job_task")
         return task
 
     if len(args) == 1 and callable(args[0]):

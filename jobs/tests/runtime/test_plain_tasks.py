@@ -12,7 +12,8 @@ from django_celery_results.models import TaskResult
 from config.celery import app
 from jobs.ledger.backoff import Backoff
 from jobs.models import Job, JobStatus
-from jobs.runtime.default_task import LedgerOptionWarning, is_ledger_task_name
+from jobs.runtime.default_task import is_ledger_task_name
+from jobs.runtime.task_base import LedgerOptionWarning
 from jobs.tasks import echo
 from tests.support.waiting import wait_for
 from tests.testapp import plain_tasks as t
@@ -148,3 +149,10 @@ def test_a_plain_task_outside_the_setting_stays_plain_celery(worker):
         lambda: TaskResult.objects.filter(task_id__in=[opted_out.id, unnamed.id]).count() == 2
     )
     assert stored
+
+
+def test_job_task_warns_about_an_option_the_ledger_cannot_honour():
+    from jobs import job_task
+
+    with pytest.warns(LedgerOptionWarning, match="'test.job_task.expiring'.*@job_task.*expires"):
+        job_task(name="test.job_task.expiring", expires=60)(_body)
