@@ -306,15 +306,23 @@ def test_idle_workers_reconnect_after_a_redis_restart_and_the_next_job_runs_with
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("celery_cancels", [False, True], ids=["finishes", "celery-cancels"])
 def test_a_lost_broker_connection_under_a_running_job_neither_cancels_it_nor_spends_an_attempt(
-    start_worker, private_redis
+    start_worker, private_redis, celery_cancels
 ):
     from tests.support.private_redis import broker_at
 
-    worker = start_worker(concurrency=2, env=worker_env(REDIS_URL=private_redis.url))
+    worker = start_worker(
+        concurrency=2,
+        env=worker_env(
+            REDIS_URL=private_redis.url,
+            CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS=str(celery_cancels),
+        ),
+    )
     with broker_at(private_redis.url):
-        # Given a job running when the worker loses its Redis connection (Celery then cancels the
-        # running acks_late tasks: worker_cancel_long_running_tasks_on_connection_loss)
+        # Given a job running when the worker loses its Redis connection (by default the job
+        # finishes; with worker_cancel_long_running_tasks_on_connection_loss Celery
+        # terminates it, and the job runs again)
         job = record.delay("through-the-restart", 4.0)
         wait_for(lambda: Job.objects.filter(id=job.id, status=JobStatus.ACTIVE).exists())
         time.sleep(1)  # the worker's main process has accepted it
@@ -332,7 +340,9 @@ def test_a_lost_broker_connection_under_a_running_job_neither_cancels_it_nor_spe
         1,
         0,
     ), finished.error
-    assert effects_per_key()["through-the-restart"] == 1
+    assert effects_per_key()["through-the-restart"] == 1  # atomic: the cancelled run rolled back
+    if celery_cancels:
+        assert "Terminating it instead" in worker.log()
 
 
 # --- 5. Poison job -----------------------------------------------------------------------------

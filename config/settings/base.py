@@ -326,7 +326,14 @@ CELERY_TASK_DEFAULT_PRIORITY = 3
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=True)
 CELERY_TASK_SEND_SENT_EVENT = False
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# When the broker connection drops, let running jobs finish: their outcome is written to the
+# ledger, not to Redis, and the redelivered message finds the job finished. Celery's True
+# (its default from 6.0) terminates them, which turns every Redis restart into a kill of
+# each running job (at-least-once: a non-atomic job's effect may happen twice). With True
+# the job is still requeued without spending an attempt (LedgerRequest.on_failure).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = env.bool(
+    "CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS", default=False
+)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Soft shutdown: on SIGTERM (warm shutdown) the worker lets running tasks finish; if they do
 # not finish within this many seconds it cancels them and their messages are requeued.
