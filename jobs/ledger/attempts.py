@@ -254,29 +254,19 @@ def job_fail(*, claim: Claim, error: str, traceback: str) -> bool:
     return failed
 
 
-def job_requeue_after_outage(*, claim: Claim, error: str) -> bool:
-    """The attempt failed because the database went away under it, not because of the
-    job: back to ``waiting`` without spending the attempt, published again by the stager."""
+def job_requeue_uncounted(
+    *, job_id: str, worker: str, reason: str, attempt: int | None = None
+) -> bool:
+    """The attempt was stopped by something that is not the job's doing (the database went
+    away under it; Celery cancelled it when its broker connection dropped): back to
+    ``waiting``, the attempt not counted and no crash recorded; the stager publishes it
+    again. ``attempt`` fences the update to that attempt when the caller knows it."""
+    rows = Job.objects.filter(id=job_id, status=JobStatus.ACTIVE, worker=worker)
+    if attempt is not None:
+        rows = rows.filter(attempts=attempt)
     return bool(
         reconnecting(
-            lambda: _active(claim).update(
-                status=JobStatus.WAITING,
-                attempts=F("attempts") - 1,
-                worker="",
-                needs_publish=True,
-                error=f"{error} (database connection lost; requeued, attempt not counted)",
-            )
-        )
-    )
-
-
-def job_requeue_interrupted(*, job_id: str, worker: str, reason: str) -> bool:
-    """The worker stopped the attempt itself, for a reason that is not the job's (Celery
-    cancels running tasks when its broker connection is lost): back to ``waiting``, the
-    attempt not counted and no crash recorded."""
-    return bool(
-        reconnecting(
-            lambda: Job.objects.filter(id=job_id, status=JobStatus.ACTIVE, worker=worker).update(
+            lambda: rows.update(
                 status=JobStatus.WAITING,
                 attempts=F("attempts") - 1,
                 worker="",

@@ -159,18 +159,24 @@ def job_enqueue(spec: JobSpec, *, defaults=None) -> tuple[Job, bool]:
         existing = live_job_with_key(job.job_key)
         if existing is not None:
             return existing, False
-        try:
-            # The savepoint keeps the caller's transaction usable when a concurrent
-            # enqueue with the same key wins the unique index.
-            with transaction.atomic():
-                insert_jobs([job])
-        except IntegrityError:
-            existing = live_job_with_key(job.job_key)
-            if existing is None:
-                raise
-            return existing, False
-    else:
-        insert_jobs([job])
+        return _insert_keyed(job)
+    insert_jobs([job])
+    publish_after_commit([job])
+    return job, True
+
+
+def _insert_keyed(job: Job) -> tuple[Job, bool]:
+    """Insert a job with a key, or return the live job that won the key meanwhile."""
+    try:
+        # The savepoint keeps the caller's transaction usable when a concurrent enqueue
+        # with the same key wins the live-key unique index.
+        with transaction.atomic():
+            insert_jobs([job])
+    except IntegrityError:
+        existing = live_job_with_key(job.job_key or "")
+        if existing is None:
+            raise
+        return existing, False
     publish_after_commit([job])
     return job, True
 
@@ -207,18 +213,9 @@ def _enqueue_unique_for(job: Job, *, window: float) -> tuple[Job, bool]:
         )
         if existing is not None:
             return existing, False
-        try:
-            # An enqueue of the key without unique_for takes no lock: the live-key index
-            # still decides between the two.
-            with transaction.atomic():
-                insert_jobs([job])
-        except IntegrityError:
-            existing = live_job_with_key(job.job_key)
-            if existing is None:
-                raise
-            return existing, False
-    publish_after_commit([job])
-    return job, True
+        # An enqueue of the key without unique_for takes no lock: the live-key index still
+        # decides between the two.
+        return _insert_keyed(job)
 
 
 def enqueue_many(

@@ -92,7 +92,7 @@ class LedgerRequest(Request):
             # sometimes before it marks the request cancelled. Neither a revoke nor a
             # crash: the job runs again, the attempt not counted.
             try:
-                attempts.job_requeue_interrupted(
+                attempts.job_requeue_uncounted(
                     job_id=self.id,
                     worker=worker_name(socket.gethostname(), self.worker_pid),
                     reason="cancelled by Celery: the broker connection was lost",
@@ -290,7 +290,12 @@ class LedgerTask(Task):
         if attempts.connection_lost(exc):
             # The database went away under the attempt: not the job's failure, so it runs
             # again when the database is back, without spending an attempt.
-            attempts.job_requeue_after_outage(claim=claim, error=f"{type(exc).__name__}: {exc}")
+            attempts.job_requeue_uncounted(
+                job_id=claim.job_id,
+                worker=claim.worker,
+                attempt=claim.attempts,
+                reason=f"{type(exc).__name__}: {exc} (database connection lost)",
+            )
             raise Ignore() from exc
         requested = exc if isinstance(exc, RetryRequested) else None
         cause: BaseException = requested.exc if requested and requested.exc else exc
