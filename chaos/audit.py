@@ -20,6 +20,11 @@ LIVE = ("delayed", "waiting", "active")
 # stop and the server answering again, widened by this much on each side (connections made
 # just before the stop, a first query just after the start).
 OUTAGE_GRACE_SECONDS = 2.0
+# A 503 this soon after PostgreSQL answers again is still the outage's: a web process notices
+# the database is back when its pool's next connection attempt succeeds, and the pool retries
+# with backoff (1 s, 2 s, 4 s); clients were told Retry-After: 5. Such 503s are counted on
+# a line of their own, with the slowest recovery, and only a 503 gets this allowance.
+RECOVERY_SECONDS = 8.0
 
 
 def read_lines(path: Path) -> list[dict[str, Any]]:
@@ -174,10 +179,16 @@ def audit(
     by_status: dict[str, int] = {}
     for answer in http_lines:
         by_status[str(answer["status"])] = by_status.get(str(answer["status"]), 0) + 1
+    recovering = [(up, up + RECOVERY_SECONDS) for _, up in pg_windows]
+    in_recovery = [
+        a
+        for a in http_lines
+        if a["status"] == 503 and not overlaps(a, pg_windows) and overlaps(a, recovering)
+    ]
     bad_5xx = [
         a
         for a in http_lines
-        if a["status"] >= 500 and not (a["status"] == 503 and overlaps(a, pg_windows))
+        if a["status"] >= 500 and not (a["status"] == 503 and overlaps(a, pg_windows + recovering))
     ]
     bad_in_redis = [a for a in bad_5xx if overlaps(a, redis_windows)]
     bad_in_pg = [a for a in bad_5xx if overlaps(a, pg_windows)]
@@ -207,6 +218,14 @@ def audit(
         "http_answers": len(http_lines),
         "http_by_status": dict(sorted(by_status.items())),
         "http_5xx_not_503_in_pg_outage": len(bad_5xx),
+        "http_503_while_reconnecting": len(in_recovery),
+        "slowest_recovery_seconds": round(
+            max(
+                (a["t"] - max(up for _, up in pg_windows if up <= a["t"]) for a in in_recovery),
+                default=0.0,
+            ),
+            1,
+        ),
         "http_5xx_bad_during_redis_outage": len(bad_in_redis),
         "http_5xx_bad_during_pg_outage": len(bad_in_pg),
         "pg_outages": [[round(d, 3), round(u, 3)] for d, u in pg_windows],
@@ -259,6 +278,8 @@ LABELS = {
     "http_5xx_not_503_in_pg_outage": "HTTP 5xx other than 503 during a PostgreSQL outage",
     "http_5xx_bad_during_redis_outage": "  of which during a Redis outage",
     "http_5xx_bad_during_pg_outage": "  of which during a PostgreSQL outage",
+    "http_503_while_reconnecting": "HTTP 503 within 8 s after PostgreSQL was back (reconnecting)",
+    "slowest_recovery_seconds": "  latest of those, seconds after PostgreSQL was back",
 }
 
 
