@@ -408,7 +408,8 @@ def test_delay_and_run_at_together_are_refused_and_documented_so(staff_api, sche
 
     assert staff_api.post("/api/jobs/", both, format="json").status_code == 400
     assert staff_api.post("/api/jobs/", one_null, format="json").status_code == 201
-    assert request_schema(schema, "/api/jobs/")["not"]["required"] == ["delay", "run_at"]
+    rules = request_schema(schema, "/api/jobs/")["allOf"]
+    assert ["delay", "run_at"] in [rule.get("not", {}).get("required") for rule in rules]
 
 
 @pytest.mark.django_db

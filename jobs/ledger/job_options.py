@@ -88,11 +88,12 @@ def removal_option(value: Any, *, field: str) -> bool | dict | None:
     if unknown:
         raise InvalidInput(f"unknown key(s) {', '.join(unknown)}", field=field)
     policy: dict = {}
-    if value.get("age") is not None:
+    # A key given is a number: {"age": 5, "count": null} is refused, as the schema says.
+    if "age" in value:
         if not _whole(value["age"]) or not 0 <= value["age"] <= MAX_KEEP_AGE:
             raise InvalidInput("age must be whole seconds, at least 0", field=field)
         policy["age"] = int(value["age"])
-    if value.get("count") is not None:
+    if "count" in value:
         if not _whole(value["count"]) or not 0 <= value["count"] <= MAX_KEEP_COUNT:
             raise InvalidInput("count must be a whole number, at least 0", field=field)
         policy["count"] = int(value["count"])

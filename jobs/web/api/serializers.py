@@ -5,6 +5,7 @@ import zoneinfo
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -391,6 +392,7 @@ class EnqueueSerializer(BodySerializer):
         required=False,
         allow_null=True,
         min_value=1,
+        max_value=settings.CELERY_BROKER_VISIBILITY_TIMEOUT - 1,
         help_text="Seconds this job may run (its hard time limit) before it fails; below "
         "the broker's visibility timeout.",
     )
