@@ -207,8 +207,8 @@ class RunSummary:
         """The rows of the jobs run, as they are now, in the order they first ran (a job
         removed on completion or failure is not there)."""
         ids = list(dict.fromkeys(job_id for job_id, _ in self.outcomes))
-        rows = Job.objects.in_bulk(ids)
-        return [rows[pk] for pk in (Job._meta.pk.to_python(i) for i in ids) if pk in rows]
+        rows = {str(pk): job for pk, job in Job.objects.in_bulk(ids).items()}
+        return [rows[job_id] for job_id in ids if job_id in rows]
 
 
 def run_enqueued_jobs(
