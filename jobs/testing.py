@@ -267,7 +267,7 @@ def _next_due(*, queue, task, due_by: datetime | None, passed_over: set) -> Job 
     if passed_over:
         rows = rows.exclude(id__in=passed_over)
     return (
-        rows.order_by("priority", "scheduled_for", "created_at")
+        rows.order_by("priority", "scheduled_for", "created_at", "id")
         .only("id", "task", "args", "kwargs", "queue", "priority", "status", "scheduled_for")
         .first()
     )

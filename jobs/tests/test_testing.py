@@ -146,6 +146,20 @@ def test_include_delayed_runs_retries_until_the_attempts_are_used_up(mailoutbox)
     assert [m.subject for m in mailoutbox] == [f"Job failed: testapp.any_error_retries [{job.id}]"]
 
 
+def test_a_job_s_own_options_hold_in_process_as_on_a_worker():
+    with time_machine.travel(T0, tick=False):
+        retried = fail.apply_async((1,), max_attempts=2, backoff={"type": "fixed", "delay": 2000})
+        removed = noop.apply_async(remove_on_complete=True)
+
+        summary = run_enqueued_jobs()
+
+    assert summary.counts == {"retried": 1, "completed": 1}
+    # The job's own backoff (2 s), not the task's exponential(0.5).
+    assert Job.objects.get(id=retried.id).scheduled_for == T0 + timedelta(seconds=2)
+    assert not Job.objects.filter(id=removed.id).exists()
+    assert [str(job.id) for job in summary.jobs()] == [retried.id]
+
+
 def test_delayed_jobs_run_only_when_due_or_asked_for():
     with time_machine.travel(T0, tick=False):
         result = noop.apply_async(countdown=60)
