@@ -23,6 +23,9 @@ enqueue commits and publishes at once; with no broker to reach, that publish fai
 is flagged ``needs_publish`` and a warning is logged, which is harmless here (the flag only
 tells the stager to publish again; ``run_enqueued_jobs`` ignores it). Do not run a real worker
 on the same broker and queues at the same time: it would take the jobs too.
+Under ``db`` a task whose own SQL statement fails (uncaught, outside a savepoint) leaves
+PostgreSQL's test transaction unusable, as in any Django ``TestCase``; test such a task with
+``transactional_db``, where each statement commits as on a worker.
 
 What a worker does that these helpers do not: rate limits (a limited task runs at once) and
 time limits (the body is not interrupted). Paused queues are honoured: their jobs are not run.
