@@ -5,6 +5,8 @@ import os
 import signal
 import time
 
+from pydantic import BaseModel
+
 from jobs import PermanentError, enqueue_many, fixed, job_task
 from tests.testapp.models import ChaosEffect, SideEffect
 
@@ -158,3 +160,16 @@ def record_then_fail(self, key: str) -> None:
 @job_task(name="testapp.untyped", typing=False)
 def untyped(value) -> None:
     """Declared with Celery's typing=False: its arguments are not checked at enqueue."""
+
+
+class SeatChoice(BaseModel):
+    """A pydantic model passed to a ``pydantic=True`` task."""
+
+    row: str
+    number: int
+
+
+@job_task(name="testapp.next_seat", pydantic=True)
+def next_seat(seat: SeatChoice) -> SeatChoice:
+    """Celery's pydantic=True: a model in, validated from the stored JSON; a model out."""
+    return SeatChoice(row=seat.row, number=seat.number + 1)

@@ -109,3 +109,24 @@ def test_the_api_accepts_arguments_that_fit(staff_api):
     response = staff_api.post("/api/jobs/", {"task": "jobs.sleep", "args": [0.1]}, format="json")
 
     assert response.status_code == 201, response.content
+
+
+# --- Celery's pydantic=True ------------------------------------------------------------------
+def test_a_pydantic_task_s_model_is_stored_as_json_and_validated_back_when_it_runs():
+    from jobs import run_enqueued_jobs
+    from tests.testapp.tasks import SeatChoice, next_seat
+
+    result = next_seat.delay(SeatChoice(row="A", number=1))
+
+    job = Job.objects.get(id=result.id)
+    assert job.args == [{"row": "A", "number": 1}]  # dumped at enqueue, as Celery dumps it
+    assert run_enqueued_jobs().completed == 1
+    job.refresh_from_db()
+    assert job.result == {"row": "A", "number": 2}  # the body got a model, returned one
+
+
+def test_a_pydantic_task_is_checked_against_its_own_signature():
+    from tests.testapp.tasks import next_seat
+
+    with pytest.raises(InvalidArguments, match="missing 1 required positional argument: 'seat'"):
+        next_seat.delay()
