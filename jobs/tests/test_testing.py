@@ -143,7 +143,8 @@ def test_include_delayed_runs_retries_until_the_attempts_are_used_up(mailoutbox)
     assert "Traceback" in job.traceback
     outcomes = list(JobAttempt.objects.filter(job_id=job.id).values_list("number", "outcome"))
     assert outcomes == [(1, "retried"), (2, "retried"), (3, "failed")]
-    assert [m.subject for m in mailoutbox] == [f"Job failed: testapp.any_error_retries [{job.id}]"]
+    (mail,) = mailoutbox  # one mail to the admins, for the failure only
+    assert mail.subject.endswith(f"Job failed: testapp.any_error_retries [{job.id}]")
 
 
 def test_a_job_s_own_options_hold_in_process_as_on_a_worker():
