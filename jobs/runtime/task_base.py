@@ -21,6 +21,7 @@ from typing import Any
 from billiard.exceptions import Terminated, WorkerLostError
 from celery import Task, shared_task
 from celery.exceptions import Ignore, Reject, TimeLimitExceeded
+from celery.utils.functional import head_from_fun
 from celery.worker import state as worker_state
 from celery.worker.request import Request
 from django.core.serializers.json import DjangoJSONEncoder
@@ -288,7 +289,7 @@ class LedgerTask(Task):
         them; Celery's wrapper validates them back into models when the job runs."""
         args = list(args or ())
         kwargs = dict(kwargs or {})
-        check = getattr(self, "__header__", None) if self.typing else None
+        check = self._signature_check() if self.typing else None
         if check is not None:
             try:
                 check(*args, **kwargs)
@@ -299,6 +300,23 @@ class LedgerTask(Task):
         if self._dump_pydantic_arguments is not None:
             args, kwargs = self._dump_pydantic_arguments(args, kwargs)
         return list(args), dict(kwargs)
+
+    def _signature_check(self):
+        """Celery's checker: a function with the task's signature and an empty body. Celery
+        builds a ``pydantic=True`` task's from its wrapper, ``(*args, **kwargs)``, which
+        takes anything; the ledger checks against the function the wrapper wraps."""
+        check = getattr(self, "__header__", None)
+        decorated = getattr(self, "_decorated_fun", None)
+        if self._dump_pydantic_arguments is None or decorated is None:
+            return check
+        cls = type(self)
+        check = cls.__dict__.get("_ledger_header")
+        if check is None:
+            # Celery makes ``run`` a staticmethod exactly when the task is not bound.
+            bound = not isinstance(cls.__dict__.get("run"), staticmethod)
+            check = head_from_fun(decorated, bound=bound)
+            cls._ledger_header = check  # read back through __dict__: never bound to self
+        return check
 
     def _run_atomically(self, claim: attempts.Claim, args, kwargs):
         """The task's database writes and the job's completion commit together, or neither
