@@ -3,6 +3,7 @@
 This module is the only surface the products (and any app built on the platform) import::
 
     from jobs import job_task, exponential, JobSpec, enqueue_many, job_cancel, Schedule
+    from jobs import assert_enqueued, run_enqueued_jobs  # in tests
 
 Names load lazily: importing ``jobs`` from settings or ``config/celery.py`` must not touch
 Django's app registry.
@@ -38,12 +39,19 @@ _EXPORTS: dict[str, str] = {
     "unstarted_jobs_published_before": "jobs.ledger.selectors",
     # schedules declared in code
     "Schedule": "jobs.scheduling.declarations",
+    # testing tasks: what was enqueued, and running it in-process through the ledger
+    "assert_enqueued": "jobs.testing",
+    "refute_enqueued": "jobs.testing",
+    "enqueued_jobs": "jobs.testing",
+    "run_enqueued_jobs": "jobs.testing",
+    "RunSummary": "jobs.testing",
     # the error model and the API conventions every app follows
     "ApplicationError": "jobs.errors",
     "ConflictError": "jobs.errors",
     "NotFoundError": "jobs.errors",
     "InvalidInput": "jobs.errors",
     "PermanentError": "jobs.errors",
+    "InvalidArguments": "jobs.errors",
     "Pagination": "jobs.web.pagination",
     "validated": "jobs.web.validation",
     "QuerySerializer": "jobs.web.query",

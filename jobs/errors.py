@@ -67,6 +67,16 @@ class InvalidInput(ApplicationError, ValueError):
     status = 400
 
 
+class InvalidArguments(InvalidInput, TypeError):
+    """The arguments of an enqueue do not fit the task's signature (``field`` is "args").
+
+    Also a ``TypeError``, what Celery's own argument check raises, so code written for
+    Celery's ``apply_async`` keeps working."""
+
+    def __init__(self, message: str, *, field: str | None = "args", **kwargs: Any) -> None:
+        super().__init__(message, field=field, **kwargs)
+
+
 class PermanentError(Exception):
     """Raised by a task for a failure that no retry can fix (BullMQ's UnrecoverableError):
     the job fails at once, whatever attempts it has left."""

@@ -56,8 +56,16 @@ class JobSpec:
     unique_for: float | None = None
 
 
-def job_build(spec: JobSpec, *, now: datetime, defaults=None) -> Job:
-    """Validate a spec and turn it into an unsaved row. Raises InvalidInput naming the field."""
+def job_build(spec: JobSpec, *, now: datetime, defaults=None, check_arguments: bool = True) -> Job:
+    """Validate a spec and turn it into an unsaved row. Raises InvalidInput naming the field.
+
+    A task given as ``defaults`` with a ``job_arguments(args, kwargs)`` method checks the
+    arguments against its signature and returns them as they are stored (the runtime's
+    ``LedgerTask``: Celery's ``typing`` check, ``pydantic=True`` models dumped to JSON).
+    ``check_arguments=False`` records them as given (a message being adopted: what arrived
+    is recorded, and a bad call fails visibly when the job runs)."""
+    prepare = getattr(defaults, "job_arguments", None) if check_arguments else None
+    args, kwargs = prepare(spec.args, spec.kwargs) if prepare else (spec.args, spec.kwargs)
     queue = spec.queue or getattr(defaults, "job_queue", None) or "default"
     if queue not in known_queues():
         raise InvalidInput(f"unknown queue {queue!r}", field="queue")
@@ -75,7 +83,7 @@ def job_build(spec: JobSpec, *, now: datetime, defaults=None) -> Job:
         raise InvalidInput("must be timezone-aware", field="eta")
     # Refused here, not by the database: PostgreSQL raises DataError for a NUL character,
     # and SQLite stores a lone surrogate and then fails every read of the row.
-    for name, value in (("args", spec.args), ("kwargs", spec.kwargs), ("job_key", spec.job_key)):
+    for name, value in (("args", args), ("kwargs", kwargs), ("job_key", spec.job_key)):
         unstorable = unstorable_json_value(value)
         if unstorable is not None:
             where = format_path([name, *unstorable.path])
@@ -93,8 +101,8 @@ def job_build(spec: JobSpec, *, now: datetime, defaults=None) -> Job:
     status = JobStatus.DELAYED if due > now else JobStatus.WAITING
     return Job(
         task=spec.task,
-        args=list(spec.args or ()),
-        kwargs=dict(spec.kwargs or {}),
+        args=list(args or ()),
+        kwargs=dict(kwargs or {}),
         queue=queue,
         priority=int(priority),
         status=status,
@@ -262,7 +270,7 @@ def job_adopt(
     spec has a future eta (the stager publishes it when due). ``attempts``: the message's
     Celery ``retries``, attempts already made elsewhere. False if a row with this id exists
     already (a redelivery of an adopted message, or a race with another worker)."""
-    job = job_build(spec, now=timezone.now(), defaults=defaults)
+    job = job_build(spec, now=timezone.now(), defaults=defaults, check_arguments=False)
     job.id = job_id
     try:
         # The savepoint keeps a caller's transaction usable when the id is taken.

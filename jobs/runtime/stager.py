@@ -29,24 +29,31 @@ def _locked(queryset):
     return queryset
 
 
+def stage_due_delayed(now=None, *, due_by=None, jobs=None) -> list[Job]:
+    """Delayed jobs due by ``due_by`` (default: now) become waiting, a batch at a time, of
+    ``jobs`` (ids) only when given; returns them. ``jobs.testing`` stages without
+    publishing, and with a ``due_by`` of its own to run delayed jobs early."""
+    now = now or timezone.now()
+    due = Job.objects.filter(status=JobStatus.DELAYED, scheduled_for__lte=due_by or now)
+    if jobs is not None:
+        due = due.filter(id__in=jobs)
+    with transaction.atomic():
+        staged = list(
+            _locked(due.order_by("priority", "scheduled_for").only(*_PUBLISH_FIELDS))[:BATCH]
+        )
+        if staged:
+            Job.objects.filter(id__in=[j.id for j in staged]).update(
+                status=JobStatus.WAITING, published_at=now
+            )
+    return staged
+
+
 def publish_due_delayed(now=None) -> int:
     """Delayed jobs whose time has come: waiting, then published (commit first, so a
     worker never receives a message for a row it cannot see yet)."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        jobs = list(
-            _locked(
-                Job.objects.filter(status=JobStatus.DELAYED, scheduled_for__lte=now)
-                .order_by("priority", "scheduled_for")
-                .only(*_PUBLISH_FIELDS)
-            )[:BATCH]
-        )
-        if not jobs:
-            return 0
-        Job.objects.filter(id__in=[j.id for j in jobs]).update(
-            status=JobStatus.WAITING, published_at=now
-        )
-    broker.publish_or_flag(jobs)
+    jobs = stage_due_delayed(now)
+    if jobs:
+        broker.publish_or_flag(jobs)
     return len(jobs)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from billiard.exceptions import Terminated, WorkerLostError
 from celery import Task, shared_task
 from celery.exceptions import Ignore, Reject, TimeLimitExceeded
+from celery.utils.functional import head_from_fun
 from celery.worker import state as worker_state
 from celery.worker.request import Request
 from django.core.serializers.json import DjangoJSONEncoder
@@ -28,7 +29,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from jobs.conf import jobs_settings
-from jobs.errors import InvalidInput, PermanentError
+from jobs.errors import InvalidArguments, InvalidInput, PermanentError
 from jobs.ledger import attempts, broker, enqueue
 from jobs.ledger import backoff as backoff_policies
 from jobs.ledger.enqueue import JobSpec, job_enqueue
@@ -230,17 +231,92 @@ class LedgerTask(Task):
             # Redelivered, cancelled, finished, held by a live attempt, or paused: not ours.
             attempts.job_put_back_if_paused(job_id=job_id)
             raise Ignore()
+        return self.run_claimed(claim, args, kwargs)
+
+    def run_claimed(self, claim: attempts.Claim, args, kwargs):
+        """Run a claimed job's attempt and record how it ended: completed, a retry scheduled
+        with its backoff (raises ``Ignore``), or failed (the error is raised again). The
+        one path from a claim to an outcome, for a worker and for ``jobs.testing``."""
         self.request.ledger_claim = claim
         self.request.retries = claim.attempts - 1  # what a Celery task body reads
         try:
             if self.atomic:
                 return self._run_atomically(claim, args, kwargs)
-            result = super().__call__(*args, **kwargs)
+            result = Task.__call__(self, *args, **kwargs)
         except Exception as exc:
             self._after_error(claim, exc)
             raise
         attempts.job_complete(claim=claim, result=_jsonable(result))
         return result
+
+    def run_in_process(self, job: Job) -> str:
+        """Run one ledger job in this process, with no broker and no worker: the request a
+        worker would give the task, the same claim, then ``run_claimed``. Returns what
+        became of it: "completed", "retried", "failed", "requeued" (the database connection
+        was lost), or "skipped" (not claimable: not waiting, or its queue is paused)."""
+        self.push_request(
+            id=str(job.id),
+            args=list(job.args),
+            kwargs=dict(job.kwargs),
+            called_directly=False,
+            is_eager=False,
+            delivery_info={"exchange": "", "routing_key": job.queue, "priority": job.priority},
+            hostname=process_name(),
+        )
+        try:
+            claim = attempts.job_claim(job_id=str(job.id), worker=process_name())
+            if claim is None:
+                return "skipped"
+            try:
+                self.run_claimed(claim, list(job.args), dict(job.kwargs))
+            except Ignore:
+                ended = Job.objects.filter(id=job.id).values_list("status", flat=True).first()
+                return "retried" if ended == JobStatus.DELAYED else "requeued"
+            except Exception:
+                return "failed"
+            return "completed"
+        finally:
+            self.pop_request()
+
+    def job_arguments(self, args, kwargs) -> tuple[list, dict]:
+        """The arguments a job of this task is stored with; ``job_build`` calls this at
+        every enqueue (``delay``/``apply_async``, ``enqueue_many``, the REST API).
+
+        Checked against the task's signature as Celery's ``apply_async`` does (its
+        ``typing`` option, on by default; ``typing=False`` turns the check off): a call that
+        could never run is refused with ``InvalidArguments`` instead of failing in a
+        worker. A ``pydantic=True`` task's models are dumped to JSON here, as Celery dumps
+        them; Celery's wrapper validates them back into models when the job runs."""
+        args = list(args or ())
+        kwargs = dict(kwargs or {})
+        check = self._signature_check() if self.typing else None
+        if check is not None:
+            try:
+                check(*args, **kwargs)
+            except TypeError as exc:
+                raise InvalidArguments(
+                    f"the arguments do not fit task {self.name!r}: {exc}"
+                ) from None
+        if self._dump_pydantic_arguments is not None:
+            args, kwargs = self._dump_pydantic_arguments(args, kwargs)
+        return list(args), dict(kwargs)
+
+    def _signature_check(self):
+        """Celery's checker: a function with the task's signature and an empty body. Celery
+        builds a ``pydantic=True`` task's from its wrapper, ``(*args, **kwargs)``, which
+        takes anything; the ledger checks against the function the wrapper wraps."""
+        check = getattr(self, "__header__", None)
+        decorated = getattr(self, "_decorated_fun", None)
+        if self._dump_pydantic_arguments is None or decorated is None:
+            return check
+        cls = type(self)
+        check = cls.__dict__.get("_ledger_header")
+        if check is None:
+            # Celery makes ``run`` a staticmethod exactly when the task is not bound.
+            bound = not isinstance(cls.__dict__.get("run"), staticmethod)
+            check = head_from_fun(decorated, bound=bound)
+            cls._ledger_header = check  # read back through __dict__: never bound to self
+        return check
 
     def _run_atomically(self, claim: attempts.Claim, args, kwargs):
         """The task's database writes and the job's completion commit together, or neither

@@ -5,6 +5,8 @@ import os
 import signal
 import time
 
+from pydantic import BaseModel
+
 from jobs import PermanentError, enqueue_many, fixed, job_task
 from tests.testapp.models import ChaosEffect, SideEffect
 
@@ -131,3 +133,43 @@ def chaos_flaky(self, key: str) -> str:
         raise FirstAttemptFails(key)
     _chaos_effect(self)
     return key
+
+
+# --- jobs.testing and argument checking at enqueue -------------------------------------------
+@job_task(name="testapp.record_then_enqueue", bind=True)
+def record_then_enqueue(self, key: str, then: str) -> str:
+    """Records its effect, then enqueues ``testapp.record`` for ``then`` (a chained job)."""
+    SideEffect.objects.create(key=key, job_id=self.request.id)
+    record.delay(then)
+    return key
+
+
+class AfterTheEffect(Exception):
+    """What ``testapp.record_then_fail`` raises once its effect is written."""
+
+
+@job_task(
+    name="testapp.record_then_fail", bind=True, max_attempts=2, backoff=fixed(0.1), atomic=True
+)
+def record_then_fail(self, key: str) -> None:
+    """Atomic: its effect is rolled back with each failed attempt."""
+    SideEffect.objects.create(key=key, job_id=self.request.id)
+    raise AfterTheEffect(key)
+
+
+@job_task(name="testapp.untyped", typing=False)
+def untyped(value) -> None:
+    """Declared with Celery's typing=False: its arguments are not checked at enqueue."""
+
+
+class SeatChoice(BaseModel):
+    """A pydantic model passed to a ``pydantic=True`` task."""
+
+    row: str
+    number: int
+
+
+@job_task(name="testapp.next_seat", pydantic=True)
+def next_seat(seat: SeatChoice) -> SeatChoice:
+    """Celery's pydantic=True: a model in, validated from the stored JSON; a model out."""
+    return SeatChoice(row=seat.row, number=seat.number + 1)

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
+from jobs import assert_enqueued, refute_enqueued, run_enqueued_jobs
 from tickets import services
 from tickets.errors import ReservationExpired, SeatNotLocked
 from tickets.models import (
@@ -97,12 +98,31 @@ def test_verified_payment_books_the_seats_and_starts_generation_at_once(reservat
     assert booking.status == BookingStatus.PAID and booking.verified_by == staff
     assert status_of(seats[0]) == status_of(seats[1]) == SeatStatus.BOOKED
     assert ReservationExpiry.objects.get(reservation=booking).processed is True
-    job = Job.objects.get(job_key=services.generation_job_key(booking.id))
-    assert (job.task, job.queue, job.args) == (
-        "tickets.generate_tickets",
-        "tickets.generation",
-        [str(booking.id)],
+    assert_enqueued(
+        task="tickets.generate_tickets",
+        args=[booking.id],
+        queue="tickets.generation",
+        job_key=services.generation_job_key(booking.id),
     )
+
+
+def test_verified_payment_ends_with_the_tickets_emailed_without_a_worker(
+    reservation, staff, mailoutbox
+):
+    booking = services.booking_verify_payment(booking=reservation, admin=staff)
+
+    # Generation runs, and enqueues the email job, which runs too: the ledger's own claim
+    # and completion, in this process.
+    summary = run_enqueued_jobs()
+
+    assert summary.counts == {"completed": 2}
+    assert_enqueued(task="tickets.email_tickets", args=[booking.id], status="completed")
+    refute_enqueued()
+    booking.refresh_from_db()
+    assert booking.tickets.count() == 2 and booking.tickets_emailed_at is not None
+    (message,) = mailoutbox
+    assert message.to == [booking.user.email]
+    assert message.attachments[0][0] == f"tickets-{booking.id}.pdf"
 
 
 def test_verifying_twice_changes_nothing_and_queues_no_second_job(reservation, staff):

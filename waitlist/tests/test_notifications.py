@@ -4,8 +4,10 @@ import smtplib
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
+from jobs import assert_enqueued, run_enqueued_jobs
 from waitlist import services, tasks
 from waitlist.errors import NotificationTemporaryFailure, WaitlistError
 from waitlist.models import (
@@ -159,6 +161,37 @@ def test_send_job_retries_after_1_2_and_4_seconds_at_most_3_times():
     assert [task.backoff.seconds(n) for n in (1, 2, 3)] == [1, 2, 4]
     assert NotificationTemporaryFailure in task.retry_for
     assert Exception not in task.retry_for
+
+
+def test_the_send_job_retries_a_transient_failure_after_1_then_2_seconds_then_sends(
+    tenant, recording_backend
+):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        start = timezone.now()
+        notification = offer_notification(tenant, email="flaky2@example.test")
+        services.notification_enqueue(notification=notification)
+        (job,) = assert_enqueued(
+            task=tasks.send_notification, kwargs={"notification_id": notification.pk}
+        )
+
+        # Each run is the ledger's own attempt: a transient failure is retried with the
+        # task's backoff, written in the job row, and is not due before it.
+        assert run_enqueued_jobs().counts == {"retried": 1}
+        job.refresh_from_db()
+        assert (job.status, job.attempts) == ("delayed", 1)
+        assert job.scheduled_for == start + timedelta(seconds=1)
+        clock.shift(timedelta(seconds=1))
+        assert run_enqueued_jobs().counts == {"retried": 1}
+        job.refresh_from_db()
+        assert job.scheduled_for == start + timedelta(seconds=1 + 2)
+        clock.shift(timedelta(seconds=2))
+        assert run_enqueued_jobs().counts == {"completed": 1}
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("completed", 3)
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts) == (NotificationStatus.SENT, 3)
+    assert [m["to"] for m in recorded_mail()] == [["flaky2@example.test"]]
 
 
 def test_manual_retry_requeues_a_failed_notification_once(tenant):
