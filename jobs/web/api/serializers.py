@@ -212,6 +212,14 @@ class ScheduleSerializer(serializers.Serializer):
     next_run = serializers.DateTimeField(allow_null=True)
     total_run_count = serializers.IntegerField()
     missed_slot = serializers.DateTimeField(allow_null=True)
+    run_on_init = serializers.BooleanField()
+
+
+class ScheduleStatusSerializer(ScheduleSerializer):
+    """One schedule (getJobStatus): the summary's row plus ``exists`` and its next runs."""
+
+    exists = serializers.BooleanField()
+    upcoming = serializers.ListField(child=serializers.DateTimeField())
 
 
 class SchedulerSummarySerializer(serializers.Serializer):
@@ -227,7 +235,8 @@ class ScheduleRunSerializer(serializers.Serializer):
 
 
 class CronPreviewSerializer(serializers.Serializer):
-    cron = serializers.CharField()
+    cron = serializers.CharField(allow_null=True)
+    every = serializers.IntegerField(allow_null=True)
     timezone = serializers.CharField()
     description = serializers.CharField()
     next = serializers.ListField(child=serializers.DateTimeField())
@@ -561,13 +570,15 @@ def _cron_field(number: str) -> str:
 
 
 CRON_STEP = "[1-9][0-9]{0,2}"
-# Five fields separated by single spaces: minute 0-59, hour 0-23, day of month 1-31, month
-# 1-12, day of week 0-6 or sun..sat. Every expression it matches is one Celery's parser
+# Five fields separated by single spaces (minute 0-59, hour 0-23, day of month 1-31, month
+# 1-12, day of week 0-6 or sun..sat), or six with a seconds field 0-59 first. Every
+# expression it matches is one Celery's parser
 # (jobs.scheduling.cron) reads; the preview refuses anything else, so the pattern in the
 # schema is exactly what is accepted (Celery alone would also read " 1", "01", "1_0" or
 # "monkey", which no client needs). \A and \Z, not ^ and $: Python's $ also matches before a
 # final newline; drf-spectacular writes them as ECMA's ^ and $ in the schema.
-CRON_PATTERN = "\\A{}\\Z".format(
+CRON_PATTERN = "\\A(?:{} )?{}\\Z".format(
+    _cron_field("[1-5]?[0-9]"),
     " ".join(
         _cron_field(number)
         for number in (
@@ -577,7 +588,7 @@ CRON_PATTERN = "\\A{}\\Z".format(
             "[1-9]|1[0-2]",
             "[0-6]|sun|mon|tue|wed|thu|fri|sat",
         )
-    )
+    ),
 )
 # Every IANA zone this machine knows ("localtime" is a machine's own alias, not a name).
 TIMEZONES = sorted(zoneinfo.available_timezones() - {"localtime"})
@@ -587,8 +598,20 @@ class CronPreviewQuerySerializer(QuerySerializer):
     cron = serializers.RegexField(
         CRON_PATTERN,
         trim_whitespace=False,
-        error_messages={"invalid": "not a cron expression: minute hour day month weekday"},
-        help_text="Five fields: minute hour day-of-month month day-of-week.",
+        error_messages={"invalid": "not a cron expression: [second] minute hour day month weekday"},
+        help_text="Five fields (minute hour day-of-month month day-of-week), or six with the "
+        "seconds first: 0 */2 * * * * is every two minutes at second 0.",
     )
     tz = serializers.ChoiceField(choices=TIMEZONES, required=False, default="UTC")
+    n = serializers.IntegerField(required=False, default=5, min_value=1, max_value=100)
+
+
+# An interval's slots are computed from the Unix epoch; a year is the longest that is useful.
+MAX_EVERY_SECONDS = 366 * 24 * 3600
+
+
+class IntervalPreviewQuerySerializer(QuerySerializer):
+    every = serializers.IntegerField(
+        min_value=1, max_value=MAX_EVERY_SECONDS, help_text="Seconds between runs."
+    )
     n = serializers.IntegerField(required=False, default=5, min_value=1, max_value=100)
