@@ -507,13 +507,41 @@ def limit_field(default: int, maximum: int = 1000) -> serializers.IntegerField:
 # Every list pages with ?limit=&offset= (the project's one pagination style); the newest-first
 # merge reads offset + limit rows per (queue, status), so the offset is bounded.
 MAX_OFFSET = 10_000
+MAX_PAGE = 1000
 
 
 def offset_field() -> serializers.IntegerField:
     return serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
 
 
-class JobListQuerySerializer(QuerySerializer):
+class PageQuerySerializer(QuerySerializer):
+    """``?limit=&offset=``, or the source documents' ``getJobs(queue, status, start, end)``:
+    ``?start=&end=`` with ``end`` the index of the last job, inclusive (``start=0&end=9`` is
+    the first ten). ``start`` stands for ``offset`` and ``end`` for ``limit`` when given; a
+    range longer than 1000 jobs is cut to its first 1000, and ``end`` before ``start`` is an
+    empty page. Validated data holds ``limit`` and ``offset`` only."""
+
+    start = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_OFFSET, help_text="Alias of offset."
+    )
+    end = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_OFFSET + MAX_PAGE,
+        help_text="Index of the last job, inclusive (limit = end - start + 1, at most 1000).",
+    )
+
+    def validate(self, attrs):
+        start = attrs.pop("start", None)
+        end = attrs.pop("end", None)
+        if start is not None:
+            attrs["offset"] = start
+        if end is not None:
+            attrs["limit"] = max(0, min(end - attrs["offset"] + 1, MAX_PAGE))
+        return attrs
+
+
+class JobListQuerySerializer(PageQuerySerializer):
     status = serializers.ChoiceField(choices=LIST_STATUSES, required=False)
     queue = QueueNameField(required=False)
     task = serializers.CharField(required=False, max_length=200, trim_whitespace=False)
@@ -521,13 +549,13 @@ class JobListQuerySerializer(QuerySerializer):
     offset = offset_field()
 
 
-class QueueJobsQuerySerializer(QuerySerializer):
+class QueueJobsQuerySerializer(PageQuerySerializer):
     status = serializers.ChoiceField(choices=LIST_STATUSES, required=False)
     limit = limit_field(10)
     offset = offset_field()
 
 
-class LimitQuerySerializer(QuerySerializer):
+class LimitQuerySerializer(PageQuerySerializer):
     limit = limit_field(50)
     offset = offset_field()
 
