@@ -134,8 +134,13 @@ class LedgerScheduler(DatabaseScheduler):
             if name not in wanted or (fire := self._claim_init_fire(name)) is None:
                 continue
             entry.due_slot = None
-            # advance=False: the start-up fire leaves the schedule's own slots alone.
-            result = super().apply_async(entry, advance=False)
+            try:
+                # advance=False: the start-up fire leaves the schedule's own slots alone.
+                result = super().apply_async(entry, advance=False)
+            except Exception:  # as Celery's tick does: a failed send must not stop beat
+                log.exception("start-up fire of schedule %s could not be sent", name)
+                ScheduleFire.objects.filter(pk=fire.pk).delete()  # the next start tries again
+                continue
             if result is not None and getattr(result, "id", None):
                 ScheduleFire.objects.filter(pk=fire.pk).update(job_id=str(result.id))
             sent.append(name)
