@@ -169,7 +169,9 @@ def test_presets_are_exported_and_valid_cron():
 
 
 # --- run_on_init -------------------------------------------------------------------------------
-@pytest.mark.django_db
+# Not inside a test transaction: django-celery-beat's scheduler closes "old" connections,
+# which inside an atomic block would close the test's own.
+@pytest.mark.django_db(transaction=True)
 def test_run_on_init_fires_once_per_start_even_with_two_beats():
     init = _cron_task("nightly", "0 3 * * *")
     ScheduleOptions.objects.create(periodic_task=init, run_on_init=True)
