@@ -8,6 +8,7 @@ scripts/check-compose.sh on the resolved configuration (env_file values included
 """
 
 import sys
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import yaml
@@ -15,11 +16,27 @@ import yaml
 URL_VARIABLES = ("REDIS_URL", "CELERY_BROKER_URL")
 
 
+def env_file(path: str) -> dict[str, str]:
+    lines = Path(path).read_text().splitlines()
+    return dict(
+        line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#")
+    )
+
+
 def environment(spec: dict) -> dict[str, str]:
+    """The service's environment: its env_file values (when the parser left them unmerged)
+    under its own ``environment``."""
     env = spec.get("environment") or {}
     if isinstance(env, list):
         env = dict(item.split("=", 1) for item in env if "=" in item)
-    return {key: "" if value is None else str(value) for key, value in env.items()}
+    files = spec.get("env_file") or []
+    merged: dict[str, str] = {}
+    for entry in [files] if isinstance(files, str) else files:
+        path = entry.get("path") if isinstance(entry, dict) else entry
+        if path and Path(path).is_file():
+            merged.update(env_file(path))
+    merged.update({key: "" if value is None else str(value) for key, value in env.items()})
+    return merged
 
 
 def problems(config: dict) -> list[str]:
