@@ -124,14 +124,19 @@ class LedgerScheduler(DatabaseScheduler):
 
     def fire_on_init(self) -> list[str]:
         """Send every enabled ``run_on_init`` schedule once; the names of those sent."""
-        wanted = set(
-            ScheduleOptions.objects.filter(
-                run_on_init=True, periodic_task__enabled=True
-            ).values_list("periodic_task__name", flat=True)
-        )
+        # Not self.schedule: django-celery-beat leaves out crontab schedules whose hour is
+        # more than two hours away, and a nightly run_on_init schedule must fire at 10:00 too.
+        models = PeriodicTask.objects.filter(
+            enabled=True, ledger_options__run_on_init=True
+        ).select_related("crontab", "interval", "clocked", "solar", "ledger_options")
         sent = []
-        for name, entry in list(self.schedule.items()):
-            if name not in wanted or (fire := self._claim_init_fire(name)) is None:
+        for model in models:
+            name = model.name
+            try:
+                entry = self.Entry(model, app=self.app)
+            except ValueError:  # as django-celery-beat: a schedule it cannot read is skipped
+                continue
+            if (fire := self._claim_init_fire(name)) is None:
                 continue
             entry.due_slot = None
             try:
