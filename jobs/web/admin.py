@@ -428,7 +428,7 @@ class ScheduleOptionsInline(admin.StackedInline):
     form = ScheduleOptionsForm
     can_delete = False
     max_num = 1
-    verbose_name_plural = "seconds field and start-up fire"
+    verbose_name = verbose_name_plural = "seconds field and start-up fire"
 
 
 # django-celery-beat's PeriodicTask admin, plus the next fire times computed the way the
