@@ -2,13 +2,17 @@
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint check format bench bench-smoke chaos load install clean
+.PHONY: run worker-dev test lint check format bench bench-smoke chaos load install clean
 
 install:
 	@scripts/bootstrap.sh
 
 run: install
 	@scripts/run-local.sh
+
+# A worker that restarts when a Python file changes (scripts/worker-dev.sh, with watchfiles).
+worker-dev: install
+	@scripts/worker-dev.sh
 
 test: install
 	@scripts/test.sh $(ARGS)

@@ -2,7 +2,7 @@
 
 This module is the only surface the products (and any app built on the platform) import::
 
-    from jobs import job_task, exponential, JobSpec, enqueue_many, job_cancel, Schedule
+    from jobs import job_task, exponential, JobSpec, enqueue_many, job_cancel, Schedule, DAILY_3AM
     from jobs import assert_enqueued, run_enqueued_jobs  # in tests
 
 Names load lazily: importing ``jobs`` from settings or ``config/celery.py`` must not touch
@@ -39,6 +39,21 @@ _EXPORTS: dict[str, str] = {
     "unstarted_jobs_published_before": "jobs.ledger.selectors",
     # schedules declared in code
     "Schedule": "jobs.scheduling.declarations",
+    # named cron expressions for Schedule(cron=...)
+    "EVERY_MINUTE": "jobs.scheduling.presets",
+    "EVERY_5_MINUTES": "jobs.scheduling.presets",
+    "EVERY_15_MINUTES": "jobs.scheduling.presets",
+    "EVERY_30_MINUTES": "jobs.scheduling.presets",
+    "HOURLY": "jobs.scheduling.presets",
+    "EVERY_HOUR": "jobs.scheduling.presets",
+    "EVERY_2_HOURS": "jobs.scheduling.presets",
+    "EVERY_6_HOURS": "jobs.scheduling.presets",
+    "DAILY_MIDNIGHT": "jobs.scheduling.presets",
+    "DAILY_3AM": "jobs.scheduling.presets",
+    "WEEKLY_MONDAY": "jobs.scheduling.presets",
+    "WEEKLY": "jobs.scheduling.presets",
+    "MONTHLY_FIRST": "jobs.scheduling.presets",
+    "CRON_PRESETS": "jobs.scheduling.presets",
     # testing tasks: what was enqueued, and running it in-process through the ledger
     "assert_enqueued": "jobs.testing",
     "refute_enqueued": "jobs.testing",

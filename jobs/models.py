@@ -11,7 +11,7 @@ from jobs.ledger.models import (
     WorkerProcess,
 )
 from jobs.observability.models import Alert, AlertRule
-from jobs.scheduling.models import ScheduleFire
+from jobs.scheduling.models import ScheduleFire, ScheduleOptions
 
 __all__ = [
     "FINISHED_STATUSES",
@@ -24,5 +24,6 @@ __all__ = [
     "JobStatus",
     "QueueState",
     "ScheduleFire",
+    "ScheduleOptions",
     "WorkerProcess",
 ]

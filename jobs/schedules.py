@@ -5,12 +5,13 @@ sweep here is their backstop when no worker runs the cycle (``JOBS_DISPATCHER_IN
 """
 
 from jobs.scheduling.declarations import Schedule
+from jobs.scheduling.presets import DAILY_3AM, EVERY_MINUTE
 
 SCHEDULES = [
     Schedule(
         name="jobs.maintenance-sweep",
         task="jobs.maintenance_sweep",
-        cron="* * * * *",
+        cron=EVERY_MINUTE,
         queue="jobs.maintenance",
         priority="HIGH",
         description="Publish due/unpublished jobs, reap jobs of dead workers",
@@ -18,7 +19,7 @@ SCHEDULES = [
     Schedule(
         name="jobs.retention",
         task="jobs.apply_retention",
-        cron="0 3 * * *",
+        cron=DAILY_3AM,
         queue="jobs.maintenance",
         priority="LOW",
         description="Remove finished jobs and Celery results past their retention",
@@ -26,7 +27,7 @@ SCHEDULES = [
     Schedule(
         name="jobs.alerts",
         task="jobs.evaluate_alerts",
-        cron="* * * * *",
+        cron=EVERY_MINUTE,
         queue="jobs.maintenance",
         priority="HIGH",
         description="Evaluate the alert rules and mail the admins about new alerts",

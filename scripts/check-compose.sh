@@ -21,3 +21,5 @@ if [ ! -f .env.production ]; then
 fi
 docker-compose -f docker-compose.yml config --quiet
 echo "docker-compose.yml: valid"
+# Redis requires REDIS_PASSWORD: every service's Redis URL must carry it.
+docker-compose -f docker-compose.yml config | .venv/bin/python scripts/check_redis_auth.py

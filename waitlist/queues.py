@@ -12,10 +12,15 @@ QUEUES = [
     # Notifications (email and the other channels), retried on transient errors.
     {
         "name": "waitlist.notifications",
-        "group": "worker-notifications",
+        "group": "worker-waitlist-notifications",
         "concurrency": 2,
         "local_rank": 40,
     },
-    # The daily removal of old notifications and audit logs: served last.
-    {"name": "waitlist.cleanup", "group": "worker-maintenance", "concurrency": 1, "local_rank": 90},
+    # The daily removal of old notifications and audit logs: served last, one at a time.
+    {
+        "name": "waitlist.cleanup",
+        "group": "worker-waitlist-cleanup",
+        "concurrency": 1,
+        "local_rank": 90,
+    },
 ]

@@ -1,13 +1,13 @@
 """The waitlist's periodic jobs, loaded into beat by ``manage.py sync_schedules``: the
 expired-holds sweep every minute and the retention cleanup daily at 02:00 (UTC)."""
 
-from jobs import Schedule
+from jobs import EVERY_MINUTE, Schedule
 
 SCHEDULES = [
     Schedule(
         name="waitlist.expired-holds",
         task="waitlist.process_expired_holds",
-        cron="* * * * *",
+        cron=EVERY_MINUTE,
         timezone="UTC",
         queue="waitlist.holds",
         priority="HIGH",

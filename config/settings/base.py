@@ -15,6 +15,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from config.queues import QUEUE_NAMES as declared_queue_names
+from config.settings.redis import redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -167,7 +168,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, cache, channel layer ----------------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# REDIS_URL, or (when it is not set) REDIS_HOST, REDIS_PORT, REDIS_PASSWORD and REDIS_DB.
+REDIS_URL = redis_url(env.ENVIRON)
 
 # Throttle counters and cached answers; while Redis is down each process falls back to its
 # own memory (jobs/cache.py) instead of failing requests. Short socket timeouts: an

@@ -159,7 +159,7 @@ def job_list(
         paused = paused_queues()
         queues = [q for q in queues if is_paused(q, paused)]
         statuses = [JobStatus.WAITING]
-    if not queues:
+    if not queues or limit <= 0:
         return []
     if connection.vendor != "postgresql":
         jobs = Job.objects.filter(queue__in=queues, status__in=statuses)

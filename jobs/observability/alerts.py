@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -160,8 +161,11 @@ def rule_worker_down(obs: Observations) -> list[Condition]:
 
 def rule_schedule_missed(obs: Observations) -> list[Condition]:
     found = []
-    tasks = PeriodicTask.objects.filter(enabled=True, crontab__isnull=False).select_related(
-        "crontab"
+    # Cron and interval (`every`) schedules; clocked and solar ones have no slots to miss.
+    tasks = (
+        PeriodicTask.objects.filter(enabled=True)
+        .filter(Q(crontab__isnull=False) | Q(interval__isnull=False))
+        .select_related("crontab", "interval", "ledger_options")
     )
     for task in tasks:
         if task.task.startswith(PLATFORM_TASKS_PREFIX):

@@ -10,9 +10,11 @@ from django_celery_beat.models import PeriodicTask
 from jobs.conf import jobs_settings
 from jobs.runtime.registry import ledger_task
 from jobs.scheduling.models import ScheduleFire
-from jobs.scheduling.scheduler import cron_spec_of, crontab_expression
+from jobs.scheduling.scheduler import cron_expression_of, options_of, schedule_spec_of
 
 PLATFORM_TASKS_PREFIX = "celery."
+RELATED = ("crontab", "interval", "clocked", "ledger_options")
+UPCOMING_RUNS = 5
 
 
 class ScheduleNotFound(Exception):
@@ -20,7 +22,7 @@ class ScheduleNotFound(Exception):
 
 
 def _get(name: str) -> PeriodicTask:
-    task = PeriodicTask.objects.select_related("crontab", "interval").filter(name=name).first()
+    task = PeriodicTask.objects.select_related(*RELATED).filter(name=name).first()
     if task is None:
         raise ScheduleNotFound(name)
     return task
@@ -29,20 +31,16 @@ def _get(name: str) -> PeriodicTask:
 def _next_run(task: PeriodicTask, now: datetime) -> datetime | None:
     if not task.enabled:
         return None
-    spec = cron_spec_of(task)
+    spec = schedule_spec_of(task)
     if spec is not None:
         fires = spec.next_fires(now, 1)
         return fires[0] if fires else None
-    if task.interval_id:
-        every = task.interval.schedule.run_every
-        last = task.last_run_at or now
-        return max(last + every, now)
     return None
 
 
 def _unfired_candidate(task: PeriodicTask, now: datetime) -> datetime | None:
     """The latest slot that should have fired by now (grace period passed), if any."""
-    spec = cron_spec_of(task)
+    spec = schedule_spec_of(task)
     if spec is None or not task.enabled:
         return None
     grace = timedelta(seconds=jobs_settings().schedule_miss_grace)
@@ -79,14 +77,15 @@ def schedule_status(task: PeriodicTask, now: datetime) -> dict:
 
 
 def _status(task: PeriodicTask, now: datetime, *, missed: datetime | None) -> dict:
-    spec = cron_spec_of(task)
+    spec = schedule_spec_of(task)
     next_run = _next_run(task, now)
+    options = options_of(task)
     return {
         "name": task.name,
         "task": task.task,
         "enabled": task.enabled,
         "running": task.enabled,
-        "cron": crontab_expression(task.crontab) if task.crontab_id else None,
+        "cron": cron_expression_of(task),
         "interval_seconds": (
             task.interval.schedule.run_every.total_seconds() if task.interval_id else None
         ),
@@ -97,6 +96,21 @@ def _status(task: PeriodicTask, now: datetime, *, missed: datetime | None) -> di
         "next_run": next_run.isoformat() if next_run else None,
         "total_run_count": task.total_run_count,
         "missed_slot": missed.isoformat() if missed else None,
+        "run_on_init": bool(options and options.run_on_init),
+    }
+
+
+def schedule_get_status(*, name: str, now: datetime | None = None) -> dict:
+    """One schedule's status (getJobStatus): ``exists``, ``enabled``, ``next_run``,
+    ``last_run`` and the rest of its summary row; ScheduleNotFound for an unknown name."""
+    now = now or datetime.now(UTC)
+    task = _get(name)
+    spec = schedule_spec_of(task) if task.enabled else None
+    upcoming = spec.next_fires(now, UPCOMING_RUNS) if spec is not None else []
+    return {
+        "exists": True,
+        **schedule_status(task, now),
+        "upcoming": [f.astimezone(spec.zone).isoformat() for f in upcoming] if spec else [],
     }
 
 
@@ -105,9 +119,7 @@ def scheduler_summary(*, now: datetime | None = None) -> dict:
     now = now or datetime.now(UTC)
     tasks = [
         t
-        for t in PeriodicTask.objects.select_related("crontab", "interval", "clocked").order_by(
-            "name"
-        )
+        for t in PeriodicTask.objects.select_related(*RELATED).order_by("name")
         if not t.task.startswith(PLATFORM_TASKS_PREFIX)
     ]
     # Two queries whatever the number of schedules: the schedules, and their fire records.

@@ -8,6 +8,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
@@ -16,14 +17,16 @@ from django.utils.html import format_html, format_html_join
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
+from jobs.errors import InvalidInput
 from jobs.ledger import operations, queues
 from jobs.ledger.models import Job, JobAttempt, JobStatus, QueueState, WorkerProcess
 from jobs.ledger.priorities import Priority
 from jobs.ledger.workers import heartbeat_cutoff, live_workers
 from jobs.observability.models import Alert
 from jobs.runtime.registry import ledger_task_names
-from jobs.scheduling.models import ScheduleFire
-from jobs.scheduling.scheduler import cron_spec_of
+from jobs.scheduling.cron import CronSpec
+from jobs.scheduling.models import ScheduleFire, ScheduleOptions
+from jobs.scheduling.scheduler import schedule_spec_of
 from jobs.web.admin_actions import run_for_each
 
 
@@ -403,9 +406,35 @@ class AlertAdmin(admin.ModelAdmin):
         return False
 
 
+class ScheduleOptionsForm(forms.ModelForm):
+    class Meta:
+        model = ScheduleOptions
+        fields = ("second", "run_on_init")
+
+    def clean_second(self) -> str:
+        second = self.cleaned_data["second"].strip() or "0"
+        try:
+            CronSpec(f"{second} * * * * *")
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from None
+        return second
+
+
+class ScheduleOptionsInline(admin.StackedInline):
+    """The seconds field of a six-field cron expression (``0 */2 * * * *``: seconds "0" here,
+    the other five in the crontab) and the start-up fire."""
+
+    model = ScheduleOptions
+    form = ScheduleOptionsForm
+    can_delete = False
+    max_num = 1
+    verbose_name = verbose_name_plural = "seconds field and start-up fire"
+
+
 # django-celery-beat's PeriodicTask admin, plus the next fire times computed the way the
-# scheduler computes them (jobs.cron: the schedule's timezone, the DST policy).
+# scheduler computes them (jobs.cron: the schedule's timezone, the DST policy, the seconds).
 class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
+    inlines = (*getattr(BeatPeriodicTaskAdmin, "inlines", ()), ScheduleOptionsInline)
     readonly_fields = (*BeatPeriodicTaskAdmin.readonly_fields, "upcoming_runs")
     fieldsets = (
         *BeatPeriodicTaskAdmin.fieldsets[:2],
@@ -418,11 +447,11 @@ class PeriodicTaskAdmin(BeatPeriodicTaskAdmin):
         if task is None or task.pk is None:
             return "-"
         try:
-            spec = cron_spec_of(task)
+            spec = schedule_spec_of(task)
         except ValueError as exc:
             return f"invalid schedule: {exc}"
         if spec is None:
-            return "only crontab schedules are previewed"
+            return "only crontab and interval schedules are previewed"
         fires = spec.next_fires(datetime.now(UTC), 5)
         state = "" if task.enabled else " (disabled: these will not fire until enabled)"
         return format_html(

@@ -16,10 +16,12 @@ def free_port() -> int:
 
 
 class PrivateRedis:
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, password: str | None = None):
         self.port = free_port()
         self.directory = directory
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.password = password
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
         directory.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> "PrivateRedis":
@@ -40,6 +42,7 @@ class PrivateRedis:
                 str(self.directory),
                 "--logfile",
                 str(self.directory / "redis.log"),
+                *(["--requirepass", self.password] if self.password else []),
             ],
             check=True,
         )

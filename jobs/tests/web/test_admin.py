@@ -198,6 +198,26 @@ def test_periodic_task_admin_shows_the_next_five_runs(admin_client):
     assert admin_client.get("/admin/django_celery_results/taskresult/").status_code == 200
 
 
+def test_periodic_task_admin_previews_six_field_cron_and_refuses_a_bad_seconds_field(
+    admin_client,
+):
+    from jobs.models import ScheduleOptions
+    from jobs.web.admin import ScheduleOptionsForm
+
+    crontab = CrontabSchedule.objects.create(minute="*/2", timezone="UTC")
+    task = PeriodicTask.objects.create(name="sec", task="jobs.noop", crontab=crontab)
+    ScheduleOptions.objects.create(periodic_task=task, second="30")
+
+    body = admin_client.get(f"/admin/django_celery_beat/periodictask/{task.pk}/change/")
+    body = body.content.decode()
+    assert "seconds field and start-up fire" in body.lower()
+    assert body.count(":30+00:00") == 5  # the next five runs, at second 30
+
+    assert ScheduleOptionsForm(data={"second": "*/15"}).is_valid()
+    bad = ScheduleOptionsForm(data={"second": "61"})
+    assert not bad.is_valid() and "second" in bad.errors
+
+
 def test_schedule_fires_and_alerts_are_listed_read_only(admin_client):
     now = timezone.now()
     ScheduleFire.objects.create(schedule="nightly", slot=now, fired_at=now, job_id="abc")

@@ -43,6 +43,8 @@ ENDPOINTS = [
     ("get", "/api/jobs/active"),
     ("get", "/api/jobs/scheduler"),
     ("get", "/api/jobs/scheduler/preview?cron=*/5+*+*+*+*"),
+    ("get", "/api/jobs/scheduler/preview-every?every=30"),
+    ("get", "/api/jobs/scheduler/some.schedule"),
     ("post", "/api/jobs/scheduler/some.schedule/start"),
     ("post", "/api/jobs/scheduler/some.schedule/stop"),
     ("post", "/api/jobs/scheduler/some.schedule/run"),

@@ -213,6 +213,14 @@ class ScheduleSerializer(serializers.Serializer):
     next_run = serializers.DateTimeField(allow_null=True)
     total_run_count = serializers.IntegerField()
     missed_slot = serializers.DateTimeField(allow_null=True)
+    run_on_init = serializers.BooleanField()
+
+
+class ScheduleStatusSerializer(ScheduleSerializer):
+    """One schedule (getJobStatus): the summary's row plus ``exists`` and its next runs."""
+
+    exists = serializers.BooleanField()
+    upcoming = serializers.ListField(child=serializers.DateTimeField())
 
 
 class SchedulerSummarySerializer(serializers.Serializer):
@@ -228,7 +236,8 @@ class ScheduleRunSerializer(serializers.Serializer):
 
 
 class CronPreviewSerializer(serializers.Serializer):
-    cron = serializers.CharField()
+    cron = serializers.CharField(allow_null=True)
+    every = serializers.IntegerField(allow_null=True)
     timezone = serializers.CharField()
     description = serializers.CharField()
     next = serializers.ListField(child=serializers.DateTimeField())
@@ -500,13 +509,41 @@ def limit_field(default: int, maximum: int = 1000) -> serializers.IntegerField:
 # Every list pages with ?limit=&offset= (the project's one pagination style); the newest-first
 # merge reads offset + limit rows per (queue, status), so the offset is bounded.
 MAX_OFFSET = 10_000
+MAX_PAGE = 1000
 
 
 def offset_field() -> serializers.IntegerField:
     return serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
 
 
-class JobListQuerySerializer(QuerySerializer):
+class PageQuerySerializer(QuerySerializer):
+    """``?limit=&offset=``, or the source documents' ``getJobs(queue, status, start, end)``:
+    ``?start=&end=`` with ``end`` the index of the last job, inclusive (``start=0&end=9`` is
+    the first ten). ``start`` stands for ``offset`` and ``end`` for ``limit`` when given; a
+    range longer than 1000 jobs is cut to its first 1000, and ``end`` before ``start`` is an
+    empty page. Validated data holds ``limit`` and ``offset`` only."""
+
+    start = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_OFFSET, help_text="Alias of offset."
+    )
+    end = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_OFFSET + MAX_PAGE,
+        help_text="Index of the last job, inclusive (limit = end - start + 1, at most 1000).",
+    )
+
+    def validate(self, attrs):
+        start = attrs.pop("start", None)
+        end = attrs.pop("end", None)
+        if start is not None:
+            attrs["offset"] = start
+        if end is not None:
+            attrs["limit"] = max(0, min(end - attrs["offset"] + 1, MAX_PAGE))
+        return attrs
+
+
+class JobListQuerySerializer(PageQuerySerializer):
     status = serializers.ChoiceField(choices=LIST_STATUSES, required=False)
     queue = QueueNameField(required=False)
     task = serializers.CharField(required=False, max_length=200, trim_whitespace=False)
@@ -514,13 +551,13 @@ class JobListQuerySerializer(QuerySerializer):
     offset = offset_field()
 
 
-class QueueJobsQuerySerializer(QuerySerializer):
+class QueueJobsQuerySerializer(PageQuerySerializer):
     status = serializers.ChoiceField(choices=LIST_STATUSES, required=False)
     limit = limit_field(10)
     offset = offset_field()
 
 
-class LimitQuerySerializer(QuerySerializer):
+class LimitQuerySerializer(PageQuerySerializer):
     limit = limit_field(50)
     offset = offset_field()
 
@@ -563,13 +600,15 @@ def _cron_field(number: str) -> str:
 
 
 CRON_STEP = "[1-9][0-9]{0,2}"
-# Five fields separated by single spaces: minute 0-59, hour 0-23, day of month 1-31, month
-# 1-12, day of week 0-6 or sun..sat. Every expression it matches is one Celery's parser
+# Five fields separated by single spaces (minute 0-59, hour 0-23, day of month 1-31, month
+# 1-12, day of week 0-6 or sun..sat), or six with a seconds field 0-59 first. Every
+# expression it matches is one Celery's parser
 # (jobs.scheduling.cron) reads; the preview refuses anything else, so the pattern in the
 # schema is exactly what is accepted (Celery alone would also read " 1", "01", "1_0" or
 # "monkey", which no client needs). \A and \Z, not ^ and $: Python's $ also matches before a
 # final newline; drf-spectacular writes them as ECMA's ^ and $ in the schema.
-CRON_PATTERN = "\\A{}\\Z".format(
+CRON_PATTERN = "\\A(?:{} )?{}\\Z".format(
+    _cron_field("[1-5]?[0-9]"),
     " ".join(
         _cron_field(number)
         for number in (
@@ -579,7 +618,7 @@ CRON_PATTERN = "\\A{}\\Z".format(
             "[1-9]|1[0-2]",
             "[0-6]|sun|mon|tue|wed|thu|fri|sat",
         )
-    )
+    ),
 )
 # Every IANA zone this machine knows ("localtime" is a machine's own alias, not a name).
 TIMEZONES = sorted(zoneinfo.available_timezones() - {"localtime"})
@@ -589,8 +628,20 @@ class CronPreviewQuerySerializer(QuerySerializer):
     cron = serializers.RegexField(
         CRON_PATTERN,
         trim_whitespace=False,
-        error_messages={"invalid": "not a cron expression: minute hour day month weekday"},
-        help_text="Five fields: minute hour day-of-month month day-of-week.",
+        error_messages={"invalid": "not a cron expression: [second] minute hour day month weekday"},
+        help_text="Five fields (minute hour day-of-month month day-of-week), or six with the "
+        "seconds first: 0 */2 * * * * is every two minutes at second 0.",
     )
     tz = serializers.ChoiceField(choices=TIMEZONES, required=False, default="UTC")
+    n = serializers.IntegerField(required=False, default=5, min_value=1, max_value=100)
+
+
+# An interval's slots are computed from the Unix epoch; a year is the longest that is useful.
+MAX_EVERY_SECONDS = 366 * 24 * 3600
+
+
+class IntervalPreviewQuerySerializer(QuerySerializer):
+    every = serializers.IntegerField(
+        min_value=1, max_value=MAX_EVERY_SECONDS, help_text="Seconds between runs."
+    )
     n = serializers.IntegerField(required=False, default=5, min_value=1, max_value=100)

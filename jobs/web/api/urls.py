@@ -41,6 +41,13 @@ urlpatterns = [
     path("queues/<str:queue>/clean", views.QueueCleanView.as_view(), name="queue-clean"),
     path("scheduler", views.SchedulerView.as_view(), name="scheduler"),
     path("scheduler/preview", views.CronPreviewView.as_view(), name="scheduler-preview"),
+    path(
+        "scheduler/preview-every",
+        views.IntervalPreviewView.as_view(),
+        name="scheduler-preview-every",
+    ),
+    # A schedule named "preview" or "preview-every" is reached through the summary only.
+    path("scheduler/<str:name>", views.ScheduleDetailView.as_view(), name="schedule-detail"),
     path("scheduler/<str:name>/start", views.ScheduleStartView.as_view(), name="schedule-start"),
     path("scheduler/<str:name>/stop", views.ScheduleStopView.as_view(), name="schedule-stop"),
     path("scheduler/<str:name>/run", views.ScheduleRunView.as_view(), name="schedule-run"),

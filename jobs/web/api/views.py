@@ -22,6 +22,7 @@ from jobs.runtime.registry import ledger_task
 from jobs.scheduling.cron import cron_preview
 from jobs.scheduling.operations import (
     ScheduleNotFound,
+    schedule_get_status,
     schedule_run_now,
     schedule_set_enabled,
     scheduler_summary,
@@ -501,6 +502,21 @@ class SchedulerView(JobsAdminView):
         return Response(scheduler_summary())
 
 
+class ScheduleDetailView(JobsAdminView):
+    @extend_schema(
+        tags=[TAG],
+        operation_id="jobs_scheduler_status",
+        summary="One schedule's status (exists, enabled, next_run, last_run) and next runs",
+        parameters=[NAME_PARAM],
+        responses={200: s.ScheduleStatusSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, name):
+        try:
+            return Response(schedule_get_status(name=name))
+        except ScheduleNotFound:
+            raise NotFound(f"name: no schedule {name!r}") from None
+
+
 class ScheduleToggleView(JobsAdminView):
     enabled: bool = True
 
@@ -570,3 +586,15 @@ class CronPreviewView(JobsAdminView):
             return Response(cron_preview(cron=params["cron"], tz=params["tz"], n=params["n"]))
         except InvalidInput as exc:
             raise ValidationError(s.field_errors(exc)) from None
+
+
+class IntervalPreviewView(JobsAdminView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Show the next fire times of an `every` (interval) schedule",
+        parameters=[s.IntervalPreviewQuerySerializer],
+        responses={200: s.CronPreviewSerializer, 400: BAD_INPUT},
+    )
+    def get(self, request):
+        params = validated(s.IntervalPreviewQuerySerializer, request.query_params)
+        return Response(cron_preview(every=params["every"], n=params["n"]))
