@@ -14,8 +14,10 @@ never what is checked:
   there: a slot's ``starts_at`` must be in the future and a job's ``run_at`` at most ten
   years ahead; an email may wait only once per target (a second join is a 400
   ``duplicate``), an entry's ``slot`` must be one of the tenant's slots and seat ids must
-  be seats of the event (else a 400 ``seat_not_found``). A case meant to be valid gets
-  values inside these rules; invalid cases are left as generated.
+  be seats of the event (else a 400 ``seat_not_found``); a job's ``args`` and ``kwargs``
+  must fit its task's signature (else a 400 naming ``args``), so a valid job body names
+  ``jobs.noop``, which takes any. A case meant to be valid gets values inside these rules;
+  invalid cases are left as generated.
 """
 
 import json
@@ -28,6 +30,7 @@ from schemathesis.core.parameters import ParameterLocation
 
 WORLD = json.loads(os.environ.get("SCHEMA_CONTRACT_WORLD", "{}"))
 _JOINED: set[str] = set()  # emails of valid joins sent so far
+ANY_ARGUMENTS_TASK = "jobs.noop"  # noop(*args, **kwargs)
 
 
 def _path_values(path: str) -> dict[str, str]:
@@ -55,9 +58,13 @@ def _within_rules(body: dict, path: str) -> None:
         body["seat_ids"] = WORLD["seats"][: max(1, min(len(body["seat_ids"]), len(WORLD["seats"])))]
     if path.startswith("/api/jobs/") and body.get("run_at") is not None:
         body["run_at"] = _soon()
+    if path.rstrip("/") == "/api/jobs" and isinstance(body.get("task"), str):
+        body["task"] = ANY_ARGUMENTS_TASK
     for job in body.get("jobs") or ():
         if isinstance(job, dict) and job.get("run_at") is not None:
             job["run_at"] = _soon()
+        if isinstance(job, dict) and isinstance(job.get("task"), str):
+            job["task"] = ANY_ARGUMENTS_TASK
 
 
 @schemathesis.hook
