@@ -140,7 +140,7 @@ def run_sweepers(report, *, sizes, runs: int, warmup: bool) -> None:
 
 
 def _seed_ledger(n: int) -> None:
-    _sql("TRUNCATE jobs_job")
+    _sql("TRUNCATE jobs_job, jobs_jobattempt")
     _sql(
         "INSERT INTO jobs_job (id, task, args, kwargs, queue, priority, status, attempts,"
         " max_attempts, progress, progress_message, error, traceback, worker, crash_count,"

@@ -70,7 +70,7 @@ def _reset() -> None:
 
     _redis().flushdb()
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE jobs_job, jobs_workerprocess")
+        cursor.execute("TRUNCATE jobs_job, jobs_jobattempt, jobs_workerprocess")
 
 
 def _platform_app():
