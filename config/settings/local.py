@@ -24,9 +24,9 @@ if (_project_root / ".env").exists():
     environ.Env.read_env(_project_root / ".env")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_project_root / 'var' / 'db.sqlite3'}")
 
-from .base import *  # noqa: E402,F403
 from config.queues import EXAMPLE_QUEUE_NAMES  # noqa: E402
 
+from .base import *  # noqa: E402,F403
 from .base import INSTALLED_APPS, JOBS_QUEUES, STORAGES, env  # noqa: E402
 
 # The examples (each source system's usage on the platform, examples/) run locally and in

@@ -5,9 +5,9 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/durable_jobs")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
-from .base import *  # noqa: E402,F403
 from config.queues import EXAMPLE_QUEUE_NAMES  # noqa: E402
 
+from .base import *  # noqa: E402,F403
 from .base import DATABASES, INSTALLED_APPS, JOBS_QUEUES, REST_FRAMEWORK, env  # noqa: E402
 
 DEBUG = False
