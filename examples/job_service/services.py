@@ -19,7 +19,7 @@ def welcome_email_schedule(*, user_id: str, email: str) -> str:
     retries: 3}})``: the job id, sent a minute from now."""
     payload = SendEmail(template="welcome", recipient=email, user_id=user_id)
     result = send_email.apply_async(
-        kwargs=payload.model_dump(exclude_none=True),
+        kwargs=payload.model_dump(exclude_defaults=True),
         priority="NORMAL",
         countdown=60,
         max_attempts=4,  # the first try and 3 retries
@@ -32,7 +32,9 @@ def promotion_emails_schedule(*, emails: list[str]) -> list[str]:
     specs = [
         JobSpec(
             task=send_email.name,
-            kwargs=SendEmail(template="promotion", recipient=email).model_dump(exclude_none=True),
+            kwargs=SendEmail(template="promotion", recipient=email).model_dump(
+                exclude_defaults=True
+            ),
         )
         for email in emails
     ]

@@ -1,0 +1,77 @@
+"""The examples' repeats (a daily cron, an hourly ``every``, the 2-hourly token refresh, the
+03:00 UTC cache cleanup) and their queues, declared where the app is installed only."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from celery import current_app
+from django.conf import settings
+from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
+
+import examples.tasks  # noqa: F401  (registers the tasks)
+from config.queues import EXAMPLE_QUEUE_NAMES, QUEUE_NAMES
+from examples.queues import QUEUE_NAMES as DECLARED
+from examples.schedules import SCHEDULES
+from jobs import DAILY_3AM, EVERY_2_HOURS
+
+
+def test_repeats_are_the_documented_ones():
+    by_task = {s.task: (s.cron, s.every, s.timezone, s.priority) for s in SCHEDULES}
+    assert by_task == {
+        "examples.ecommerce.daily_report": ("0 9 * * *", None, "UTC", None),
+        "examples.ecommerce.stock_sync": (None, timedelta(hours=1), "UTC", None),
+        "examples.eve_nomad.refresh_expiring_tokens": (EVERY_2_HOURS, None, "UTC", "HIGH"),
+        "examples.eve_nomad.cleanup_cache": (DAILY_3AM, None, "UTC", "LOW"),
+    }
+    assert (EVERY_2_HOURS, DAILY_3AM) == ("0 */2 * * *", "0 3 * * *")
+
+
+def test_each_schedule_names_a_registered_task_and_its_queue():
+    for schedule in SCHEDULES:
+        task = current_app.tasks[schedule.task]
+        assert schedule.queue == task.job_queue
+        assert schedule.queue in settings.JOBS_QUEUES
+
+
+def test_the_example_queues_exist_where_the_app_is_installed_and_not_in_production():
+    assert list(EXAMPLE_QUEUE_NAMES) == DECLARED
+    assert set(DECLARED) <= set(settings.JOBS_QUEUES)
+    # Production's declarations (its JOBS_QUEUES default, docker-compose.yml) leave them out.
+    assert not set(DECLARED) & set(QUEUE_NAMES)
+    assert "examples" in settings.INSTALLED_APPS
+
+
+def test_production_settings_do_not_install_the_examples(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setenv("SECRET_KEY", "p" * 60)
+    monkeypatch.setenv("ALLOWED_HOSTS", "jobs.example.com")
+    monkeypatch.setenv("WAITLIST_PUBLIC_BASE_URL", "https://jobs.example.com")
+    monkeypatch.delenv("JOBS_QUEUES", raising=False)
+    monkeypatch.delitem(sys.modules, "config.settings.production", raising=False)
+    production = importlib.import_module("config.settings.production")
+    try:
+        assert "examples" not in production.INSTALLED_APPS
+        assert not set(DECLARED) & set(production.JOBS_QUEUES)
+    finally:
+        sys.modules.pop("config.settings.production", None)
+
+
+@pytest.mark.django_db
+def test_sync_schedules_stores_them_for_beat():
+    call_command("sync_schedules", stdout=io.StringIO())
+
+    report = PeriodicTask.objects.get(name="examples.daily-report")
+    assert (report.crontab.minute, report.crontab.hour, report.queue) == (
+        "0",
+        "9",
+        "examples.orders",
+    )
+    sync = PeriodicTask.objects.get(name="examples.stock-sync")
+    assert sync.queue == "examples.inventory"
+    cleanup = PeriodicTask.objects.get(name="examples.cache-cleanup")
+    assert (cleanup.crontab.minute, cleanup.crontab.hour) == ("0", "3")
+    assert str(cleanup.crontab.timezone) == "UTC"
