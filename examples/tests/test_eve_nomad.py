@@ -21,6 +21,7 @@ from examples.eve_nomad.services import (
     cache_cleanup,
     cache_cleanup_queue,
     expiring_tokens_refresh_queue,
+    historical_data_collect,
     historical_data_queue,
     historical_data_queue_all,
     token_refresh_queue,
@@ -134,9 +135,14 @@ def test_historical_data_batch_is_queued_at_batch_priority_and_collected_once():
     run_enqueued_jobs(task=collect_historical_data)
 
     assert HistoricalCollection.objects.count() == 6
-    # Running one collection's job again collects nothing twice.
     job = Job.objects.get(id=single)
     assert job.result == {"data_type": "wallet_journal", "collected": True}
+    # The same range collected again (a redelivered job) adds nothing.
+    assert historical_data_collect(**job.kwargs) == {
+        "data_type": "wallet_journal",
+        "collected": False,
+    }
+    assert HistoricalCollection.objects.count() == 6
     with pytest.raises(InvalidInput):
         historical_data_queue(
             character_id=5, user_id=7, data_type="killmails", from_date=date(2025, 1, 1)
