@@ -21,6 +21,7 @@ The settings import this module, so it imports neither Django nor anything that 
 
 from dataclasses import dataclass
 
+from examples.queues import QUEUES as EXAMPLES_QUEUES
 from tickets.queues import QUEUES as TICKETS_QUEUES
 from waitlist.queues import QUEUES as WAITLIST_QUEUES
 
@@ -51,10 +52,15 @@ _SOURCES = [
 ]
 
 
-def _declarations() -> list[QueueDeclaration]:
+# The examples app is installed by the test and local settings only: its queues are checked
+# with the others (no name or rank twice) but are not production's (QUEUES, QUEUE_NAMES).
+_EXAMPLE_SOURCES = [("examples/queues.py", EXAMPLES_QUEUES)]
+
+
+def _declarations(sources=_SOURCES) -> list[QueueDeclaration]:
     """The declarations of every app, refusing malformed or contradicting ones."""
     found: list[QueueDeclaration] = []
-    for source, entries in _SOURCES:
+    for source, entries in sources:
         for entry in entries:
             if set(entry) != set(_KEYS) or not all(
                 isinstance(entry[key], kind) and not isinstance(entry[key], bool)
@@ -89,6 +95,12 @@ def _declarations() -> list[QueueDeclaration]:
 
 
 QUEUES: tuple[QueueDeclaration, ...] = tuple(_declarations())
+# The examples' queues (validated together with production's), served by the Procfile's
+# worker-examples and added to JOBS_QUEUES by the settings that install the app.
+EXAMPLE_QUEUES: tuple[QueueDeclaration, ...] = tuple(
+    _declarations([*_SOURCES, *_EXAMPLE_SOURCES])[len(QUEUES) :]
+)
+EXAMPLE_QUEUE_NAMES: tuple[str, ...] = tuple(queue.name for queue in EXAMPLE_QUEUES)
 # The default of the JOBS_QUEUES setting: the platform's queues, then each app's.
 QUEUE_NAMES: tuple[str, ...] = tuple(queue.name for queue in QUEUES)
 # The local worker's -Q list (Procfile): the queue it serves first comes first.

@@ -34,9 +34,19 @@ _EXPORTS: dict[str, str] = {
     "queue_resume": "jobs.ledger.queues",
     "queue_set_rate_limit": "jobs.ledger.queues",
     # reading the ledger
+    "job_get": "jobs.ledger.selectors",
+    "job_list": "jobs.ledger.selectors",
+    "queue_status_counts": "jobs.ledger.selectors",
+    "job_clean": "jobs.ledger.retention",
     "live_job_keys": "jobs.ledger.selectors",
     "pending_job_args": "jobs.ledger.selectors",
     "unstarted_jobs_published_before": "jobs.ledger.selectors",
+    # monitoring: metrics, health and alerts (what the admin API's /metrics and /health show)
+    "queue_metrics": "jobs.observability.metrics",
+    "queue_metrics_list": "jobs.observability.metrics",
+    "activity_summary": "jobs.observability.metrics",
+    "system_health": "jobs.observability.health",
+    "alerts_evaluate": "jobs.observability.alerts",
     # schedules declared in code
     "Schedule": "jobs.scheduling.declarations",
     # named cron expressions for Schedule(cron=...)

@@ -23,7 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config.queues import QUEUES, QueueDeclaration  # noqa: E402
+from config.queues import EXAMPLE_QUEUES, QUEUES, QueueDeclaration  # noqa: E402
 
 
 def command_tokens(command: str | Sequence[str] | None) -> list[str]:
@@ -141,7 +141,9 @@ def main() -> int:
     procfile = ROOT / "Procfile"
     compose = ROOT / "docker-compose.yml"
     problems = [
-        *check_procfile(procfile.read_text(), QUEUES, procfile.name),
+        # make run installs the examples app (config.settings.local): its Procfile serves the
+        # examples' queues too; docker-compose.yml (production) does not.
+        *check_procfile(procfile.read_text(), (*QUEUES, *EXAMPLE_QUEUES), procfile.name),
         *check_compose(yaml.safe_load(compose.read_text()), QUEUES, compose.name),
     ]
     for problem in problems:

@@ -24,8 +24,16 @@ if (_project_root / ".env").exists():
     environ.Env.read_env(_project_root / ".env")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_project_root / 'var' / 'db.sqlite3'}")
 
+from config.queues import EXAMPLE_QUEUE_NAMES  # noqa: E402
+
 from .base import *  # noqa: E402,F403
-from .base import STORAGES, env  # noqa: E402
+from .base import INSTALLED_APPS, JOBS_QUEUES, STORAGES, env  # noqa: E402
+
+# The examples (each source system's usage on the platform, examples/) run locally and in
+# the tests, never in production; the Procfile's worker-examples serves their queues.
+INSTALLED_APPS = [*INSTALLED_APPS, "examples"]
+if "JOBS_QUEUES" not in os.environ:
+    JOBS_QUEUES = [*JOBS_QUEUES, *EXAMPLE_QUEUE_NAMES]
 
 
 def local_secret_key(path: Path) -> str:

@@ -5,8 +5,10 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/durable_jobs")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
+from config.queues import EXAMPLE_QUEUE_NAMES  # noqa: E402
+
 from .base import *  # noqa: E402,F403
-from .base import DATABASES, INSTALLED_APPS, REST_FRAMEWORK, env  # noqa: E402
+from .base import DATABASES, INSTALLED_APPS, JOBS_QUEUES, REST_FRAMEWORK, env  # noqa: E402
 
 DEBUG = False
 # The development key of local.py (production.py refuses it).
@@ -17,7 +19,11 @@ WAITLIST_PUBLIC_BASE_URL = env.str("WAITLIST_PUBLIC_BASE_URL", default="http://1
 # the test process itself keeps mail in memory (pytest-django's mailoutbox).
 if "EMAIL_URL" not in os.environ:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+# The examples (each source system's usage on the platform) are tested, never deployed: the
+# app and its queues exist where it is installed (here and in local.py), not in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp", "examples"]
+if "JOBS_QUEUES" not in os.environ:
+    JOBS_QUEUES = [*JOBS_QUEUES, *EXAMPLE_QUEUE_NAMES]
 # Plain @shared_task tasks written the Celery way; this setting makes them ledger tasks
 # (jobs/runtime/default_task.py), except the one that says ledger=False.
 CELERY_IMPORTS = ["tests.testapp.plain_tasks"]
