@@ -62,7 +62,9 @@ def _env(**extra) -> dict:
 def _redis():
     import redis
 
-    return redis.Redis.from_url(os.environ["BENCH_REDIS_URL"])
+    # redis-py 8 reads with a 5 s socket timeout by default, which would cut the 30 s BLPOP
+    # the latency probe waits with short.
+    return redis.Redis.from_url(os.environ["BENCH_REDIS_URL"], socket_timeout=60)
 
 
 def _reset() -> None:
