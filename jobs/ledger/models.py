@@ -198,5 +198,9 @@ class WorkerProcess(models.Model):
     started_at = models.DateTimeField()
     last_seen = models.DateTimeField(db_index=True)
 
+    class Meta:
+        verbose_name = "worker process"
+        verbose_name_plural = "worker processes"
+
     def __str__(self) -> str:
         return self.name
