@@ -36,3 +36,18 @@ ensure_postgres() {
   echo "  fix 2: install it (apt-get install postgresql)" >&2
   return 1
 }
+
+ensure_chromium() {  # Debian's headless Chromium for the browser tests (tests/support/browser.py)
+  if command -v chromium >/dev/null || [ -n "${CHROMIUM:-}" ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing Chromium (Debian's chromium package) for the browser tests"
+    apt-get install -y -q chromium >/tmp/chromium-install.log 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/tmp/chromium-install.log 2>&1; } \
+      || { echo "error: could not install chromium (see /tmp/chromium-install.log)" >&2; return 1; }
+    return 0
+  fi
+  echo "error: the browser tests need Chromium." >&2
+  echo "  fix 1: apt-get install chromium (as root)" >&2
+  echo "  fix 2: set CHROMIUM=/path/to/chromium" >&2
+  return 1
+}
