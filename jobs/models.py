@@ -10,7 +10,7 @@ from jobs.ledger.models import (
     QueueState,
     WorkerProcess,
 )
-from jobs.observability.models import Alert, AlertRule
+from jobs.observability.models import Alert, AlertRule, MetricsRollup, RollupPeriod, RollupWatermark
 from jobs.scheduling.models import ScheduleFire, ScheduleOptions
 
 __all__ = [
@@ -22,7 +22,10 @@ __all__ = [
     "Job",
     "JobAttempt",
     "JobStatus",
+    "MetricsRollup",
     "QueueState",
+    "RollupPeriod",
+    "RollupWatermark",
     "ScheduleFire",
     "ScheduleOptions",
     "WorkerProcess",

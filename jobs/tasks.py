@@ -55,9 +55,13 @@ def maintenance_sweep() -> dict:
 
 @job_task(name="jobs.apply_retention", queue="jobs.maintenance", priority="LOW", max_attempts=2)
 def apply_retention() -> dict:
+    """Roll the metrics history up first, then remove only what it has taken in: the
+    history of throughput and latency outlives the jobs."""
     from jobs.ledger.retention import apply_retention as run
+    from jobs.observability.rollups import retention_bound, rollup_run
 
-    return run()
+    rollup_run()
+    return run(finished_before=retention_bound())
 
 
 @job_task(name="jobs.evaluate_alerts", queue="jobs.maintenance", priority="HIGH", max_attempts=2)

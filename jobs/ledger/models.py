@@ -163,6 +163,14 @@ class JobAttempt(models.Model):
 
     class Meta:
         ordering = ["job", "id"]
+        # The metrics rollup counts a minute's retries; only retried attempts are indexed.
+        indexes = [
+            models.Index(
+                fields=["finished_at"],
+                condition=Q(outcome="retried"),
+                name="job_attempt_retried_finished",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.job_id}: {self.outcome}"

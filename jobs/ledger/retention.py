@@ -3,7 +3,7 @@ batches (short transactions, so the ledger is never locked for long). A job's ow
 remove_on_complete / remove_on_fail option, when it has one, is applied as well."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -44,10 +44,12 @@ def job_clean(
     status: str,
     limit: int | None = None,
     spare_own_option: bool = False,
+    finished_before: datetime | None = None,
 ) -> int:
     """BullMQ's ``clean(queue, grace, status, limit)``: remove jobs of ``status`` that
     finished (or were created, for waiting/delayed) more than ``grace_ms`` ago.
-    ``spare_own_option``: leave the jobs whose own remove_on_* option governs them."""
+    ``spare_own_option``: leave the jobs whose own remove_on_* option governs them.
+    ``finished_before``: keep every job that finished at or after it (not rolled up yet)."""
     if status not in CLEANABLE:
         raise InvalidInput(
             f"cannot clean {status!r} jobs; use one of {sorted(CLEANABLE)}", field="status"
@@ -62,6 +64,8 @@ def job_clean(
         jobs = jobs.filter(queue=queue)
     time_field = "finished_at" if status in {s.value for s in FINISHED_STATUSES} else "created_at"
     jobs = jobs.filter(**{f"{time_field}__lt": cutoff}).order_by(time_field)
+    if finished_before is not None and time_field == "finished_at":
+        jobs = jobs.filter(finished_at__lt=finished_before)
     if spare_own_option:
         jobs = _without_own_option(jobs, status)
     return _delete_in_batches(jobs, limit)
@@ -75,19 +79,28 @@ def _without_own_option(jobs, status: str):
     return jobs
 
 
-def _keep_last(status: str, queue: str, count: int) -> int:
+def _keep_last(status: str, queue: str, count: int, finished_before: datetime | None = None) -> int:
     """Remove all but the newest ``count`` jobs of ``status`` on ``queue`` (those without
-    an option of their own)."""
+    an option of their own), and none that finished at or after ``finished_before``."""
     jobs = _without_own_option(Job.objects.filter(queue=queue, status=status), status)
     newest = list(jobs.order_by("-finished_at", "-id").values_list("id", flat=True)[:count])
-    return _delete_in_batches(jobs.exclude(id__in=newest).order_by("finished_at"), None)
+    removable = jobs.exclude(id__in=newest)
+    if finished_before is not None and status in {s.value for s in FINISHED_STATUSES}:
+        removable = removable.filter(finished_at__lt=finished_before)
+    return _delete_in_batches(removable.order_by("finished_at"), None)
 
 
-def _removable_by_option(column: str, status: str, now: datetime, limit: int) -> list:
-    """Up to ``limit`` ids of ``status`` jobs whose own ``column`` option says they go."""
+def _removable_by_option(
+    column: str, status: str, now: datetime, limit: int, finished_before: datetime | None = None
+) -> list:
+    """Up to ``limit`` ids of ``status`` jobs whose own ``column`` option says they go (and
+    that finished before ``finished_before``, when given)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(sql.remove_by_option(column), [status, now, limit])
+            cursor.execute(
+                sql.remove_by_option(column),
+                [status, now, finished_before or datetime.max.replace(tzinfo=UTC), limit],
+            )
             return [row[0] for row in cursor.fetchall()]
     # SQLite (local runs): the same rule in Python, over the few rows that carry an option.
     rows = (
@@ -97,6 +110,8 @@ def _removable_by_option(column: str, status: str, now: datetime, limit: int) ->
     )
     ids, rank, task_of_rank = [], 0, None
     for job_id, task, finished_at, keep in rows:
+        if finished_before is not None and finished_at >= finished_before:
+            continue
         if keep is True:
             ids.append(job_id)
             if len(ids) >= limit:
@@ -115,7 +130,7 @@ def _removable_by_option(column: str, status: str, now: datetime, limit: int) ->
     return ids
 
 
-def apply_job_options() -> dict[str, int]:
+def apply_job_options(*, finished_before: datetime | None = None) -> dict[str, int]:
     """BullMQ's removeOnComplete / removeOnFail, per job: a finished job that carries one is
     removed when its option says so (``true``: at once, in case the finishing statement did
     not remove it, e.g. a time-limit failure; ``{"age", "count"}``: once it is older than
@@ -126,7 +141,7 @@ def apply_job_options() -> dict[str, int]:
         total = 0
         while True:
             with transaction.atomic():
-                ids = _removable_by_option(column, status, now, DELETE_BATCH)
+                ids = _removable_by_option(column, status, now, DELETE_BATCH, finished_before)
                 if ids:
                     # A fast delete (no Python-side cascade); the history follows by its
                     # ON DELETE CASCADE key.
@@ -140,21 +155,26 @@ def apply_job_options() -> dict[str, int]:
     return removed
 
 
-def apply_retention() -> dict[str, int]:
+def apply_retention(*, finished_before: datetime | None = None) -> dict[str, int]:
     """Apply JOBS_RETENTION ({status: {"age": seconds, "count": n}}) to every queue, each
     job's own remove_on_complete / remove_on_fail, and trim django-celery-results to
-    JOBS_RESULTS_RETENTION seconds."""
-    removed: dict[str, int] = dict(apply_job_options())
+    JOBS_RESULTS_RETENTION seconds. ``finished_before``: no job that finished at or after
+    it is removed (the metrics rollup has not taken it in for good yet)."""
+    removed: dict[str, int] = dict(apply_job_options(finished_before=finished_before))
     queues = list(Job.objects.values_list("queue", flat=True).distinct())
     for status, policy in jobs_settings().retention.items():
         total = 0
         age, count = policy.get("age"), policy.get("count")
         if age is not None:
             total += job_clean(
-                queue=None, grace_ms=int(age * 1000), status=status, spare_own_option=True
+                queue=None,
+                grace_ms=int(age * 1000),
+                status=status,
+                spare_own_option=True,
+                finished_before=finished_before,
             )
         if count is not None:
-            total += sum(_keep_last(status, queue, int(count)) for queue in queues)
+            total += sum(_keep_last(status, queue, int(count), finished_before) for queue in queues)
         removed[status] = total
     cutoff = timezone.now() - timedelta(seconds=jobs_settings().results_retention)
     removed["celery_results"] = _delete_in_batches(

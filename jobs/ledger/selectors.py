@@ -12,17 +12,18 @@ Everything here must answer quickly with millions of ledger rows:
   ``job_queue_status_created`` index.
 """
 
+import bisect
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
 from jobs.ledger import sql
-from jobs.ledger.models import LIVE_STATUSES, Job, JobStatus
+from jobs.ledger.models import LIVE_STATUSES, Job, JobAttempt, JobStatus
 from jobs.ledger.queues import is_paused, paused_queues, queue_names
 
 log = logging.getLogger(__name__)
@@ -276,3 +277,85 @@ def unstarted_jobs_published_before(*, task_prefix: str, cutoff: datetime) -> li
             published_at__lte=cutoff,
         ).values_list("id", flat=True)
     ]
+
+
+@dataclass
+class MinuteOutcomes:
+    """What one queue's jobs did in one minute: counts, and the completed and failed jobs'
+    wait and run times as counts per histogram bucket (index = bisect_right(bounds, ms))."""
+
+    enqueued: int = 0
+    completed: int = 0
+    failed: int = 0
+    retried: int = 0
+    cancelled: int = 0
+    wait_buckets: dict[int, int] = field(default_factory=dict)
+    run_buckets: dict[int, int] = field(default_factory=dict)
+
+
+def _minute(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.replace(second=0, microsecond=0)
+
+
+def _ms(delta: timedelta) -> float:
+    return max(delta.total_seconds() * 1000, 0.0)
+
+
+def minute_outcomes(
+    *, since: datetime, until: datetime, bounds_ms: list[float]
+) -> dict[tuple[str, datetime], MinuteOutcomes]:
+    """{(queue, minute): MinuteOutcomes} for the minutes in [since, until), by finish time
+    (enqueues by creation time), aggregated in the database on PostgreSQL."""
+    result: dict[tuple[str, datetime], MinuteOutcomes] = {}
+
+    def entry(queue: str, minute: datetime) -> MinuteOutcomes:
+        return result.setdefault((queue, _minute(minute)), MinuteOutcomes())
+
+    def count(outcome: MinuteOutcomes, status: str, n: int, wait: int | None, run: int | None):
+        if status == JobStatus.CANCELLED:
+            outcome.cancelled += n
+            return
+        if status == JobStatus.COMPLETED:
+            outcome.completed += n
+        else:
+            outcome.failed += n
+        if wait is not None:
+            outcome.wait_buckets[wait] = outcome.wait_buckets.get(wait, 0) + n
+        if run is not None:
+            outcome.run_buckets[run] = outcome.run_buckets.get(run, 0) + n
+
+    queues = queue_names()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql.ROLLUP_FINISHED, [bounds_ms, bounds_ms, since, until])
+            for queue, minute, status, wait, run, n in cursor.fetchall():
+                count(entry(queue, minute), status, n, wait, run)
+            cursor.execute(sql.ROLLUP_RETRIED, [since, until])
+            for queue, minute, n in cursor.fetchall():
+                entry(queue, minute).retried += n
+            if queues:
+                cursor.execute(sql.ROLLUP_ENQUEUED, [queues, STATUSES, since, until])
+                for queue, minute, n in cursor.fetchall():
+                    entry(queue, minute).enqueued += n
+        return result
+    finished = Job.objects.filter(
+        finished_at__gte=since,
+        finished_at__lt=until,
+        status__in=[JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED],
+    ).values_list("queue", "status", "scheduled_for", "started_at", "finished_at")
+    for queue, status, scheduled_for, started_at, finished_at in finished.iterator():
+        wait = run = None
+        if started_at is not None:
+            wait = bisect.bisect_right(bounds_ms, _ms(started_at - scheduled_for))
+            run = bisect.bisect_right(bounds_ms, _ms(finished_at - started_at))
+        count(entry(queue, finished_at), status, 1, wait, run)
+    retried = JobAttempt.objects.filter(
+        outcome="retried", finished_at__gte=since, finished_at__lt=until
+    ).values_list("job__queue", "finished_at")
+    for queue, finished_at in retried.iterator():
+        entry(queue, finished_at).retried += 1
+    created = Job.objects.filter(created_at__gte=since, created_at__lt=until)
+    for queue, created_at in created.values_list("queue", "created_at").iterator():
+        entry(queue, created_at).enqueued += 1
+    return result

@@ -69,7 +69,8 @@ def remove_by_option(column: str) -> str:
     """Per-job retention (remove_on_complete / remove_on_fail): the ids of finished jobs of
     ``status`` whose own option says they go. true: at once; {"age": s}: finished more than
     s seconds ago; {"count": n}: not among the n most recent finished jobs of their task
-    that carry a kept-jobs option. Params: status, now, limit."""
+    that carry a kept-jobs option; only those finished before a bound (the metrics
+    rollup's). Params: status, now, bound, limit."""
     return f"""
         SELECT id FROM (
             SELECT id, finished_at, {column} AS keep,
@@ -78,10 +79,11 @@ def remove_by_option(column: str) -> str:
               FROM {Job._meta.db_table}
              WHERE status = %s AND {column} IS NOT NULL
         ) ranked
-         WHERE keep = 'true'
+         WHERE (keep = 'true'
             OR (keep ? 'age'
                 AND finished_at < %s - make_interval(secs => (keep ->> 'age')::float8))
             OR (keep ? 'count' AND newest > (keep ->> 'count')::bigint)
+        ) AND finished_at < %s
          LIMIT %s
     """
 
@@ -209,3 +211,44 @@ def duration_histograms(bucket_count: int) -> str:
         )
         SELECT queue, count(*), coalesce(sum(s), 0), {filters} FROM recent GROUP BY queue
     """
+
+
+# The metrics rollup (jobs.observability.rollups): what finished in [since, until), grouped
+# by queue, minute, status and the fixed histogram buckets of its wait (due time to start)
+# and run (start to finish) in ms, from the job_finished_at index. Retried attempts leave
+# their own rows (job_attempt_retried_finished); enqueues are found per (queue, status)
+# through job_queue_status_created. Params: bounds, bounds, since, until.
+ROLLUP_FINISHED = f"""
+    SELECT queue, date_trunc('minute', finished_at AT TIME ZONE 'UTC'), status,
+           width_bucket(GREATEST(EXTRACT(EPOCH FROM (started_at - scheduled_for)) * 1000, 0),
+                        %s::float8[]),
+           width_bucket(GREATEST(EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000, 0),
+                        %s::float8[]),
+           count(*)
+      FROM {Job._meta.db_table}
+     WHERE finished_at >= %s AND finished_at < %s
+       AND status IN ('completed', 'failed', 'cancelled')
+     GROUP BY 1, 2, 3, 4, 5
+"""
+
+# Params: since, until.
+ROLLUP_RETRIED = f"""
+    SELECT j.queue, date_trunc('minute', a.finished_at AT TIME ZONE 'UTC'), count(*)
+      FROM {JobAttempt._meta.db_table} a JOIN {Job._meta.db_table} j ON j.id = a.job_id
+     WHERE a.outcome = 'retried' AND a.finished_at >= %s AND a.finished_at < %s
+     GROUP BY 1, 2
+"""
+
+# Params: queues, statuses, since, until.
+ROLLUP_ENQUEUED = f"""
+    SELECT q.queue, e.minute, e.n
+      FROM unnest(%s::text[]) AS q(queue)
+     CROSS JOIN unnest(%s::text[]) AS s(status)
+     CROSS JOIN LATERAL (
+           SELECT date_trunc('minute', j.created_at AT TIME ZONE 'UTC') AS minute, count(*) AS n
+             FROM {Job._meta.db_table} j
+            WHERE j.queue = q.queue AND j.status = s.status
+              AND j.created_at >= %s AND j.created_at < %s
+            GROUP BY 1
+     ) AS e
+"""

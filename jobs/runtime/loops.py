@@ -21,6 +21,16 @@ from jobs.runtime.stager import BATCH, publish_due_delayed, publish_flagged
 
 log = logging.getLogger(__name__)
 
+# Slower steps the layers above add to every maintenance cycle (the metrics rollup): the
+# runtime cannot import them, so they register here when the app starts.
+_extra_sweeps: list[Callable[[], object]] = []
+
+
+def register_sweep(step: Callable[[], object]) -> None:
+    """Run ``step`` with the cycle's slower sweeps (every few seconds); once per step."""
+    if step not in _extra_sweeps:
+        _extra_sweeps.append(step)
+
 
 class Loop(threading.Thread):
     """A daemon thread running ``step`` every ``interval`` seconds until stopped."""
@@ -71,3 +81,11 @@ class MaintenanceCycle:
             recover_lost_broker_data()
             reap_lost_jobs()
             flag_stale_waiting()
+            for step in list(_extra_sweeps):
+                try:
+                    step()
+                except Exception as exc:
+                    if connection_lost(exc):
+                        raise  # the loop waits out the outage
+                    # One failing extra step must not stop the rescue of jobs.
+                    log.exception("maintenance step %s failed", getattr(step, "__name__", step))
