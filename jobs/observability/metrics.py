@@ -12,6 +12,7 @@ from jobs.ledger.broker import queue_depths
 from jobs.ledger.models import JobStatus, QueueState
 from jobs.ledger.queues import is_paused, paused_queues, queue_names
 from jobs.ledger.selectors import WINDOW, WindowStats, finished_window_stats, queue_status_counts
+from jobs.observability.rollups import Totals, floor_minute, window_totals
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,9 @@ def queue_metrics_list(queues: list[str] | None = None, *, now: datetime | None 
     window = finished_window_stats(since=now - WINDOW, until=now + timedelta(seconds=1))
     paused = paused_queues()
     depths = broker_depths(queues)
+    # The history: closed minutes from the rollups (the current minute is not in them yet).
+    until = floor_minute(now)
+    hour = window_totals(since=until - WINDOW, until=until, queues=queues)
     result = []
     for queue in queues:
         c = counts[queue]
@@ -66,6 +70,9 @@ def queue_metrics_list(queues: list[str] | None = None, *, now: datetime | None 
                     "failureRate": stats.failure_rate,
                 },
                 "brokerDepth": depths.get(queue),
+                "history": {
+                    "lastHour": hour.get(queue, Totals()).summary(60),
+                },
             }
         )
     return result

@@ -16,6 +16,7 @@ from jobs.ledger.queues import is_paused, paused_queues, queue_names
 from jobs.ledger.workers import live_workers
 from jobs.observability.metrics import broker_depths
 from jobs.observability.models import Alert
+from jobs.observability.rollups import floor_minute, rollup_watermark, window_summary
 
 
 class LedgerCollector:
@@ -75,6 +76,8 @@ class LedgerCollector:
             histogram.add_metric([queue], buckets, sum_value=h.sum)
         yield histogram
 
+        yield from _history(now)
+
         workers = GaugeMetricFamily(
             "jobs_workers_live", "Worker processes with a recent heartbeat.", labels=["role"]
         )
@@ -89,6 +92,45 @@ class LedgerCollector:
         for rule, n in sorted(open_by_rule.items()):
             alerts.add_metric([rule], n)
         yield alerts
+
+
+def _history(now) -> Iterator[Metric]:
+    """Throughput and latency of the last hour's closed minutes, from the metrics rollups
+    (the same figures as the API's ``history.lastHour`` and the admin dashboard)."""
+    until = floor_minute(now)
+    summary = window_summary(since=until - selectors.WINDOW, until=until)
+    throughput = GaugeMetricFamily(
+        "jobs_queue_throughput_per_minute",
+        "Jobs finished per minute over the last hour's closed minutes, by outcome.",
+        labels=["queue", "outcome"],
+    )
+    wait = GaugeMetricFamily(
+        "jobs_queue_wait_seconds",
+        "Due time to start of the last hour's finished jobs (from histogram buckets).",
+        labels=["queue", "quantile"],
+    )
+    run = GaugeMetricFamily(
+        "jobs_queue_run_seconds",
+        "Run time of the last hour's finished jobs (from histogram buckets).",
+        labels=["queue", "quantile"],
+    )
+    for queue, figures in sorted(summary.items()):
+        throughput.add_metric([queue, "completed"], figures["completedPerMinute"])
+        throughput.add_metric([queue, "failed"], figures["failedPerMinute"])
+        for family, prefix in ((wait, "wait"), (run, "run")):
+            for quantile, key in (("0.5", f"{prefix}P50Ms"), ("0.95", f"{prefix}P95Ms")):
+                if figures[key] is not None:
+                    family.add_metric([queue, quantile], figures[key] / 1000)
+    yield throughput
+    yield wait
+    yield run
+    lag = GaugeMetricFamily(
+        "jobs_rollup_lag_seconds", "How far the metrics rollup is behind the clock."
+    )
+    watermark = rollup_watermark()
+    if watermark is not None:
+        lag.add_metric([], (now - watermark).total_seconds())
+    yield lag
 
 
 def _bound(value: float) -> str:

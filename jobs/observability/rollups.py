@@ -249,8 +249,10 @@ class Totals:
         self.failed += row.failed
         self.retried += row.retried
         self.cancelled += row.cancelled
-        self.wait_hist = merge([self.wait_hist, row.wait_hist])
-        self.run_hist = merge([self.run_hist, row.run_hist])
+        for mine, theirs in ((self.wait_hist, row.wait_hist), (self.run_hist, row.run_hist)):
+            for i, n in enumerate(theirs[:HIST_SIZE]):
+                if n:
+                    mine[i] += n
 
     def summary(self, minutes: float) -> dict:
         return {

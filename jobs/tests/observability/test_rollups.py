@@ -123,3 +123,23 @@ def test_the_history_outlives_retention_and_old_minutes_become_hours(minute, set
         period=RollupPeriod.HOUR, queue="default", start=rollups.floor_hour(minute)
     )
     assert hour.completed >= 8 and hour.run_hist[bucket_of(50)] >= 8
+
+
+def test_the_api_and_prometheus_read_throughput_and_latency_from_the_rollups(staff_api, client):
+    start = floor_minute(timezone.now()) - timedelta(minutes=5)
+    for _ in range(6):
+        _job(JobStatus.COMPLETED, finished=start + timedelta(seconds=1), wait_ms=30, run_ms=50)
+    rollup_run()
+    Job.objects.all().delete()  # the history no longer needs the jobs
+
+    body = staff_api.get("/api/jobs/metrics").json()
+    default = next(q for q in body["queues"] if q["queueName"] == "default")
+    assert default["history"]["lastHour"]["completed"] == 6
+    assert default["history"]["lastHour"]["completedPerMinute"] == 0.1
+    low, high = _bucket(50)
+    assert low <= default["history"]["lastHour"]["runP95Ms"] < high
+
+    text = client.get("/metrics").content.decode()
+    assert 'jobs_queue_throughput_per_minute{outcome="completed",queue="default"} 0.1' in text
+    assert 'jobs_queue_run_seconds{quantile="0.5",queue="default"}' in text
+    assert "jobs_rollup_lag_seconds" in text

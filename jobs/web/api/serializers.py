@@ -108,6 +108,27 @@ class LastHourSerializer(serializers.Serializer):
     failureRate = serializers.FloatField(allow_null=True)  # noqa: N815 (the monitoring API's camelCase names)
 
 
+class RollupSummarySerializer(serializers.Serializer):
+    """A window of the metrics history (per-minute rollups): counts, throughput per minute,
+    wait (due time to start) and run time percentiles in ms from the merged histograms."""
+
+    enqueued = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    retried = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    completedPerMinute = serializers.FloatField()  # noqa: N815
+    failedPerMinute = serializers.FloatField()  # noqa: N815
+    waitP50Ms = serializers.FloatField(allow_null=True)  # noqa: N815
+    waitP95Ms = serializers.FloatField(allow_null=True)  # noqa: N815
+    runP50Ms = serializers.FloatField(allow_null=True)  # noqa: N815
+    runP95Ms = serializers.FloatField(allow_null=True)  # noqa: N815
+
+
+class HistorySerializer(serializers.Serializer):
+    lastHour = RollupSummarySerializer()  # noqa: N815
+
+
 class QueueMetricsSerializer(serializers.Serializer):
     """A queue's metrics, getQueueMetrics (rates in percent, times in milliseconds)."""
 
@@ -130,6 +151,9 @@ class QueueMetricsSerializer(serializers.Serializer):
     lastHour = LastHourSerializer()  # noqa: N815
     brokerDepth = serializers.IntegerField(  # noqa: N815
         allow_null=True, help_text="Messages in Redis; null when Redis does not answer."
+    )
+    history = HistorySerializer(
+        help_text="From the metrics rollups (closed minutes; kept after retention)."
     )
 
 
