@@ -7,6 +7,7 @@ from jobs.web.probes import healthz
 from jobs.web.prometheus import prometheus_metrics
 
 urlpatterns = [
+    path("admin/dashboard/", include("jobs.web.dashboard.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/auth/token/", LoginView.as_view(), name="token-obtain"),

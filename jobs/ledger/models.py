@@ -203,6 +203,10 @@ class WorkerProcess(models.Model):
     hostname = models.CharField(max_length=200)
     pid = models.PositiveIntegerField()
     role = models.CharField(max_length=20, default="child")
+    # What a main process consumes and runs with, recorded once when it is ready (blank for
+    # pool processes), for the operators' dashboard.
+    queues = models.CharField(max_length=1000, blank=True, default="")
+    pool = models.CharField(max_length=100, blank=True, default="")
     started_at = models.DateTimeField()
     last_seen = models.DateTimeField(db_index=True)
 

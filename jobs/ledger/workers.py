@@ -53,6 +53,25 @@ def heartbeat_record(name: str, role: str) -> None:
     )
 
 
+def worker_describe(name: str, *, queues: list[str], pool: str) -> None:
+    """Record what a main worker process consumes and its pool, once, when it is ready."""
+    now = timezone.now()
+    host, _, pid = name.rpartition(":")
+    described = {"queues": ",".join(queues)[:1000], "pool": pool[:100]}
+    WorkerProcess.objects.update_or_create(
+        name=name,
+        defaults=described,
+        create_defaults={
+            **described,
+            "hostname": host,
+            "pid": int(pid),
+            "role": "main",
+            "last_seen": now,
+            "started_at": now,
+        },
+    )
+
+
 def heartbeat_cutoff(now: datetime | None = None) -> datetime:
     """A process whose last heartbeat is older than this is presumed dead."""
     return (now or timezone.now()) - timedelta(seconds=jobs_settings().heartbeat_timeout)

@@ -243,7 +243,7 @@ class Totals:
     wait_hist: list[int] = field(default_factory=lambda: [0] * HIST_SIZE)
     run_hist: list[int] = field(default_factory=lambda: [0] * HIST_SIZE)
 
-    def add(self, row: MetricsRollup) -> None:
+    def add(self, row: "MetricsRollup | Totals") -> None:
         self.enqueued += row.enqueued
         self.completed += row.completed
         self.failed += row.failed

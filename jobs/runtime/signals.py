@@ -14,7 +14,12 @@ from celery.signals import task_unknown, worker_process_init, worker_ready, work
 
 from jobs.conf import jobs_settings
 from jobs.ledger.operations import job_record_unknown
-from jobs.ledger.workers import heartbeat_record, process_name, remember_clean_shutdown
+from jobs.ledger.workers import (
+    heartbeat_record,
+    process_name,
+    remember_clean_shutdown,
+    worker_describe,
+)
 from jobs.runtime.loops import Loop, MaintenanceCycle
 from jobs.runtime.revoke import install_worker_revoke
 
@@ -42,10 +47,30 @@ def on_pool_process_start(**kwargs: object) -> None:
 def on_worker_ready(sender: object = None, **kwargs: object) -> None:
     install_worker_revoke()
     _start_heartbeat("main")
+    try:
+        worker_describe(process_name(), queues=_consumed_queues(sender), pool=_pool_of(sender))
+    except Exception:
+        log.warning("could not record this worker's queues and pool", exc_info=True)
     if jobs_settings().dispatcher_in_worker:
         loop = Loop("jobs-maintenance", jobs_settings().dispatch_interval, MaintenanceCycle().tick)
         loop.start()
         _loops.append(loop)
+
+
+def _consumed_queues(consumer: Any) -> list[str]:
+    with contextlib.suppress(Exception):
+        return sorted(q.name for q in consumer.task_consumer.queues)
+    return []
+
+
+def _pool_of(consumer: Any) -> str:
+    """ "prefork x2", "solo x1", "threads x8": the pool's kind and its size."""
+    pool = getattr(consumer, "pool", None)
+    if pool is None:
+        return ""
+    kind = type(pool).__module__.rsplit(".", 1)[-1]
+    size = getattr(pool, "limit", None) or getattr(consumer.controller, "concurrency", None)
+    return f"{kind} x{size}" if size else kind
 
 
 @worker_shutdown.connect

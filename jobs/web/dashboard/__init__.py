@@ -1,0 +1,1 @@
+"""The operators' dashboard in the Django admin: overview, live and schedules pages."""
