@@ -33,6 +33,14 @@ def progress_then_sleep(self, seconds: float) -> None:
     time.sleep(seconds)
 
 
+@job_task(name="testapp.progress_steps", bind=True)
+def progress_steps(self, steps: int = 3, pause: float = 1.0) -> None:
+    """Reports progress in ``steps`` even steps (25, 50, 75 % for three), ``pause`` apart."""
+    for step in range(1, steps + 1):
+        self.progress(100 * step // (steps + 1), f"step {step} of {steps}")
+        time.sleep(pause)
+
+
 @job_task(name="testapp.overrun", time_limit=2, soft_time_limit=1)
 def overrun(seconds: float) -> None:
     """Ignores its soft time limit: only the hard limit stops it."""

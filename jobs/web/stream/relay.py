@@ -47,6 +47,7 @@ SNAPSHOT_FIELDS = (
     "status",
     "progress",
     "progress_message",
+    "worker",
     "attempts",
     "max_attempts",
     "error",

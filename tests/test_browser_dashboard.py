@@ -1,0 +1,104 @@
+"""The admin dashboard as an operator meets it: a real headless Chromium against the web
+command (uvicorn serving config.asgi), a real worker running a job that reports progress."""
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from playwright.sync_api import expect
+
+from jobs.ledger.models import JobStatus
+from jobs.ledger.selectors import STATUSES, queue_status_counts
+from tests.support.browser import admin_login, chromium, screenshot
+from tests.support.ledger_rows import make_job
+from tests.support.processes import worker_env
+from tests.support.web_server import WebServer
+from tests.testapp.tasks import progress_steps
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def web():
+    server = WebServer(worker_env(), pool=False).wait_ready()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def staff():
+    get_user_model().objects.create_superuser("operator", "ops@example.com", "operator-pass")
+    return ("operator", "operator-pass")
+
+
+def test_an_operator_sees_the_ledgers_counts_and_a_running_jobs_progress_live(
+    web, staff, start_worker
+):
+    # A queue no worker consumes here keeps its counts still while the page is read.
+    for status, n in ((JobStatus.COMPLETED, 3), (JobStatus.FAILED, 2), (JobStatus.WAITING, 4)):
+        for _ in range(n):
+            make_job(status=status, queue="examples.jobs")
+    start_worker(queues=["default"])
+    # (Read before the browser starts: Playwright's sync API runs an event loop, and
+    # Django's ORM refuses to run inside one.)
+    ledger = queue_status_counts(["examples.jobs"])["examples.jobs"]
+
+    with chromium() as context:
+        page = context.new_page()
+        admin_login(page, web.url(""), *staff)
+        page.click("#jobs-dashboard-link a >> text=Jobs dashboard")
+        page.wait_for_url(web.url("/admin/dashboard/"))
+        row = page.locator('tr[data-queue="examples.jobs"]')
+        shown = {s: int(row.locator(f'td[data-status="{s}"]').inner_text()) for s in STATUSES}
+        assert shown == ledger and shown["waiting"] == 4 and shown["failed"] == 2
+        screenshot(page, "dashboard-overview")
+
+        page.click(".dashboard-tabs >> text=Live")
+        expect(page.locator("#live-mode")).to_have_text("live (WebSocket)", timeout=10_000)
+        expect(page.locator("#workers tbody")).to_contain_text("default")
+        with ThreadPoolExecutor(1) as pool:  # outside the event loop, like any producer
+            job = pool.submit(_enqueue_progress_job).result()
+        percent = page.locator(f'tr[data-job="{job}"] .percent')
+        # Steps 1.5 s apart, the JSON poll every 5 s: each step seen comes from the stream.
+        expect(percent).to_have_text("20%", timeout=20_000)
+        expect(page.locator(f'tr[data-job="{job}"]')).to_contain_text("testapp.progress_steps")
+        expect(percent).to_have_text("40%", timeout=5_000)
+        expect(percent).to_have_text("60%", timeout=5_000)
+        screenshot(page, "dashboard-live")
+        expect(page.locator(f'tr[data-job="{job}"]')).to_have_count(0, timeout=20_000)
+
+
+def _enqueue_progress_job() -> str:
+    try:
+        return str(progress_steps.delay(steps=4, pause=1.5).id)
+    finally:
+        connection.close()
+
+
+def test_an_operator_disables_enables_and_runs_a_schedule(web, staff):
+    crontab = CrontabSchedule.objects.create(minute="*/5", hour="*", timezone="UTC")
+    PeriodicTask.objects.create(name="reports.every-5", task="jobs.noop", crontab=crontab)
+
+    with chromium() as context:
+        page = context.new_page()
+        admin_login(page, web.url(""), *staff)
+        page.goto(web.url("/admin/dashboard/schedules/"))
+        row = page.locator('tr[data-schedule="reports.every-5"]')
+        fires = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d[05]:00\s*){3}")
+        assert fires.fullmatch(row.locator("td.next").inner_text().strip())
+
+        row.locator("input.toggle").click()  # Disable
+        expect(row.locator("td.state")).to_have_text("disabled")
+        expect(row.locator("td.next")).to_have_text("none")
+
+        row.locator("input.toggle").click()  # Enable
+        expect(row.locator("td.state")).to_have_text("enabled")
+        assert fires.fullmatch(row.locator("td.next").inner_text().strip())
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        row.locator("input.run-now").click()
+        expect(page.locator(".messagelist")).to_contain_text("enqueued now as job")
+        screenshot(page, "dashboard-schedules")
