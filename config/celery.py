@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import setup_logging, worker_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
@@ -37,6 +37,18 @@ app.autodiscover_tasks()
 # recycled every JOBS_DB_REUSE_MAX tasks instead; the ledger's statements reconnect once
 # when a connection turns out to be dead (jobs/execution.py).
 app.conf["CELERY_DB_REUSE_MAX"] = int(os.environ.get("JOBS_DB_REUSE_MAX", "500"))
+
+
+if os.environ.get("LOG_FORMAT", "text").lower() == "json":
+    # Celery replaces the root logger's handlers with its own text format unless this
+    # signal has a receiver: in JSON mode every worker line goes through Django's LOGGING.
+    @setup_logging.connect
+    def use_django_logging(**kwargs) -> None:
+        from logging.config import dictConfig
+
+        from django.conf import settings
+
+        dictConfig(settings.LOGGING)
 
 
 @app.on_after_configure.connect

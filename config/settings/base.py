@@ -396,21 +396,38 @@ JOBS_RESULTS_RETENTION = env.int("JOBS_RESULTS_RETENTION_SECONDS", default=7 * 2
 # A scheduled fire that has not happened this long after its slot is reported as missed.
 JOBS_SCHEDULE_MISS_GRACE = env.int("JOBS_SCHEDULE_MISS_GRACE_SECONDS", default=120)
 
+# LOG_FORMAT=json: one JSON object per line (python-json-logger), every record's extra
+# fields as keys, such as the job transition lines of jobs.transitions (job_id, task,
+# queue, attempt, wait_ms, run_ms, outcome). Text stays the default for local runs.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
     # Passwords inside URLs (a connection error quoting its URL) are masked in every line.
     "filters": {"mask_secrets": {"()": "config.secret_masking.MaskSecretsFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
             "filters": ["mask_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # One line per job transition; LOG_TRANSITIONS=WARNING turns them off.
+        "jobs.transitions": {"level": env.str("LOG_TRANSITIONS", default="INFO")},
+    },
 }
 
 

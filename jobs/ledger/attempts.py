@@ -35,6 +35,10 @@ class Claim:
     backoff: dict | None = None
     remove_on_complete: bool = False
     remove_on_fail: bool = False
+    # For the transition log's queue, wait and run time, from the same statement.
+    queue: str = ""
+    scheduled_for: datetime | None = None
+    started_at: datetime | None = None
 
     @classmethod
     def of_job(cls, job: Job) -> "Claim":
@@ -47,6 +51,9 @@ class Claim:
             backoff=job.backoff,
             remove_on_complete=job.remove_on_complete is True,
             remove_on_fail=job.remove_on_fail is True,
+            queue=job.queue,
+            scheduled_for=job.scheduled_for,
+            started_at=job.started_at,
         )
 
 
@@ -100,9 +107,10 @@ def reconnecting(statement):
 
 def job_claim(*, job_id: str, worker: str) -> Claim | None:
     """Move a waiting job to active for this worker; None if it is not ours to run."""
+    started_at = timezone.now()
     params = [
         JobStatus.ACTIVE,
-        timezone.now(),
+        started_at,
         worker,
         False,
         _pk(job_id),
@@ -123,6 +131,10 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
         backoff=json.loads(backoff) if isinstance(backoff, str | bytes) else backoff,
         remove_on_complete=bool(row[3]),
         remove_on_fail=bool(row[4]),
+        queue=row[5],
+        # SQLite's raw cursor hands timestamps back as text.
+        scheduled_for=datetime.fromisoformat(row[6]) if isinstance(row[6], str) else row[6],
+        started_at=started_at,
     )
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from jobs.errors import ConflictError, InvalidInput
 from jobs.ledger.enqueue import live_job_with_key, publish_after_commit
 from jobs.ledger.models import LIVE_STATUSES, Job, JobStatus
+from jobs.ledger.transition_log import log_transition
 
 
 class JobError(ConflictError):
@@ -28,12 +29,23 @@ def _job_filter(job_id: str | None, job_key: str | None):
 
 def job_cancel(*, job_id: str | None = None, job_key: str | None = None) -> bool:
     """Cancel a job that has not started. Durable: its message, if any, is ignored."""
-    cancelled = (
+    unstarted = [JobStatus.DELAYED, JobStatus.WAITING]
+    # An operator's action, not the hot path: the row is read first for the transition log.
+    found = (
         _job_filter(job_id, job_key)
-        .filter(status__in=[JobStatus.DELAYED, JobStatus.WAITING])
-        .update(status=JobStatus.CANCELLED, finished_at=timezone.now(), needs_publish=False)
+        .filter(status__in=unstarted)
+        .values_list("id", "task", "queue", "attempts")
     )
-    return bool(cancelled)
+    cancelled = False
+    for pk, task, queue, attempt in found[:1]:
+        cancelled = bool(
+            Job.objects.filter(id=pk, status__in=unstarted).update(
+                status=JobStatus.CANCELLED, finished_at=timezone.now(), needs_publish=False
+            )
+        )
+        if cancelled:
+            log_transition("cancelled", job_id=str(pk), task=task, queue=queue, attempt=attempt)
+    return cancelled
 
 
 def job_retry(*, job_id: str, reset_attempts: bool = True) -> Job:

@@ -17,7 +17,7 @@ UPDATE {Job._meta.db_table}
    AND NOT EXISTS (SELECT 1 FROM {QueueState._meta.db_table} q
                     WHERE q.paused AND q.name IN ({Job._meta.db_table}.queue, %s))
 RETURNING attempts, max_attempts, backoff,
-          remove_on_complete = 'true', remove_on_fail = 'true'
+          remove_on_complete = 'true', remove_on_fail = 'true', queue, scheduled_for
 """
 
 

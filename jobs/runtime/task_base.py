@@ -35,6 +35,7 @@ from jobs.ledger import backoff as backoff_policies
 from jobs.ledger.enqueue import JobSpec, job_enqueue
 from jobs.ledger.models import Job, JobStatus
 from jobs.ledger.priorities import Priority
+from jobs.ledger.transition_log import log_transition, ms_between
 from jobs.ledger.workers import process_name, worker_name
 from jobs.runtime import rate_limits
 from jobs.runtime.result import LedgerResult
@@ -190,6 +191,10 @@ class LedgerTask(Task):
             ),
             defaults=self,
         )
+        if created:
+            log_transition(
+                "enqueued", job_id=str(job.id), task=job.task, queue=job.queue, attempt=0
+            )
         return LedgerResult(str(job.id), job=job, created=created, app=self.app)
 
     def retry(
@@ -239,6 +244,7 @@ class LedgerTask(Task):
         one path from a claim to an outcome, for a worker and for ``jobs.testing``."""
         self.request.ledger_claim = claim
         self.request.retries = claim.attempts - 1  # what a Celery task body reads
+        self._log(claim, "started")
         try:
             if self.atomic:
                 return self._run_atomically(claim, args, kwargs)
@@ -246,8 +252,20 @@ class LedgerTask(Task):
         except Exception as exc:
             self._after_error(claim, exc)
             raise
-        attempts.job_complete(claim=claim, result=_jsonable(result))
+        if attempts.job_complete(claim=claim, result=_jsonable(result)):
+            self._log(claim, "completed", ended=True)
         return result
+
+    def _log(self, claim: attempts.Claim, transition: str, *, ended: bool = False) -> None:
+        log_transition(
+            transition,
+            job_id=claim.job_id,
+            task=self.name,
+            queue=claim.queue,
+            attempt=claim.attempts,
+            wait_ms=ms_between(claim.scheduled_for, claim.started_at),
+            run_ms=ms_between(claim.started_at, timezone.now()) if ended else None,
+        )
 
     def run_in_process(self, job: Job) -> str:
         """Run one ledger job in this process, with no broker and no worker: the request a
@@ -329,6 +347,8 @@ class LedgerTask(Task):
                 log.warning(
                     "job %s: attempt lost its claim; its effects were rolled back", claim.job_id
                 )
+            else:
+                self._log(claim, "completed", ended=True)
         return result
 
     def _adopt(self) -> bool:
@@ -387,9 +407,11 @@ class LedgerTask(Task):
                 if requested is not None and requested.countdown is not None
                 else self.backoff_of(claim).seconds(claim.attempts)
             )
-            attempts.job_schedule_retry(claim=claim, delay=delay, error=error, traceback=trace)
+            if attempts.job_schedule_retry(claim=claim, delay=delay, error=error, traceback=trace):
+                self._log(claim, "retried", ended=True)
             raise Ignore() from exc
-        attempts.job_fail(claim=claim, error=error, traceback=trace)
+        if attempts.job_fail(claim=claim, error=error, traceback=trace):
+            self._log(claim, "failed", ended=True)
 
     def backoff_of(self, claim: attempts.Claim) -> backoff_policies.Backoff:
         """The job's own backoff when it was enqueued with one, else the task's."""
@@ -418,14 +440,15 @@ class LedgerTask(Task):
                 claim = attempts.Claim.of_job(job)
                 error = f"TimeLimitExceeded: hard time limit ({exc}) exceeded"
                 if self.retries_on(exc) and job.attempts < job.max_attempts:
-                    attempts.job_schedule_retry(
+                    if attempts.job_schedule_retry(
                         claim=claim,
                         delay=self.backoff_of(claim).seconds(job.attempts),
                         error=error,
                         traceback="",
-                    )
-                else:
-                    attempts.job_fail(claim=claim, error=error, traceback="")
+                    ):
+                        self._log(claim, "retried", ended=True)
+                elif attempts.job_fail(claim=claim, error=error, traceback=""):
+                    self._log(claim, "failed", ended=True)
         return super().on_failure(exc, task_id, args, kwargs, einfo)
 
     def progress(self, percent: int, message: str = "") -> None:

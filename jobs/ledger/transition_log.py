@@ -1,0 +1,59 @@
+"""One log line per job transition (enqueued, started, retried, failed, completed,
+cancelled), on the ``jobs.transitions`` logger, emitted where the transition happens.
+
+The fields go in the record's ``extra``, so the JSON format (``LOG_FORMAT=json``) writes
+each as a key: ``transition``, ``job_id``, ``task``, ``queue``, ``attempt``, ``wait_ms``
+(due time to start), ``run_ms`` (start to finish), ``outcome``. The text format reads them
+in the message. Setting the logger's level above INFO turns the lines off; the check comes
+first, so a disabled line costs one comparison.
+"""
+
+import logging
+from datetime import datetime
+
+log = logging.getLogger("jobs.transitions")
+INFO = logging.INFO
+
+
+def ms_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round(max((end - start).total_seconds() * 1000, 0.0), 3)
+
+
+def log_transition(
+    transition: str,
+    *,
+    job_id: str,
+    task: str,
+    queue: str,
+    attempt: int | None = None,
+    wait_ms: float | None = None,
+    run_ms: float | None = None,
+    outcome: str | None = None,
+    level: int = INFO,
+) -> None:
+    if not log.isEnabledFor(level):
+        return
+    fields = {
+        "transition": transition,
+        "job_id": str(job_id),
+        "task": task,
+        "queue": queue,
+        "attempt": attempt,
+        "wait_ms": wait_ms,
+        "run_ms": run_ms,
+        "outcome": outcome or transition,
+    }
+    log.log(
+        level,
+        "job %s %s: task=%s queue=%s attempt=%s wait_ms=%s run_ms=%s",
+        job_id,
+        transition,
+        task,
+        queue,
+        attempt,
+        wait_ms,
+        run_ms,
+        extra=fields,
+    )
