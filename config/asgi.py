@@ -14,6 +14,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 os.environ.setdefault("DB_POOL", "1")
 django_asgi_app = get_asgi_application()
 
+from config.telemetry import init_tracing_from_settings  # noqa: E402
+
+init_tracing_from_settings()  # OpenTelemetry, when configured
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -15,7 +15,13 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import setup_logging, worker_init
+from celery.signals import (
+    beat_init,
+    setup_logging,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+)
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
@@ -78,3 +84,17 @@ def refuse_unsafe_time_limits(sender=None, **kwargs) -> None:
 
     app.loader.import_default_modules()
     check_visibility_timeout([t.time_limit for t in app.tasks.values() if t.time_limit])
+
+
+@worker_process_init.connect
+@worker_ready.connect
+@beat_init.connect
+def start_tracing(**kwargs) -> None:
+    """OpenTelemetry, when configured (config/telemetry.py): in each pool process after the
+    fork, in the main process (it publishes due jobs) and in beat."""
+    from django.conf import settings
+
+    if settings.OTEL_EXPORTER_OTLP_ENDPOINT or settings.OTEL_TRACES:
+        from config.telemetry import init_tracing_from_settings
+
+        init_tracing_from_settings()

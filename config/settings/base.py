@@ -444,6 +444,27 @@ def check_visibility_timeout(hard_time_limits: list[float]) -> None:
 
 check_visibility_timeout([])
 
+# --- error reporting and tracing (optional; config/telemetry.py) ---------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="") or None
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if not 0.0 <= SENTRY_TRACES_SAMPLE_RATE <= 1.0:
+    raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1")
+# Tracing starts in each web, worker and beat process once Django is set up.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_TRACES = env.str("OTEL_TRACES", default="").lower()
+if OTEL_TRACES not in ("", "console", "otlp"):
+    raise ImproperlyConfigured(f"OTEL_TRACES must be console or otlp, not {OTEL_TRACES!r}")
+
+if SENTRY_DSN:
+    from config.telemetry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
+
 # --- tickets --------------------------------------------------------------------------------
 # TICKETS_* (seat lock and reservation lifetimes, sweep batches, ticket generation retries)
 # are read from the environment by tickets/conf.py, which holds their defaults.

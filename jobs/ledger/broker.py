@@ -10,7 +10,7 @@ import bisect
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import redis
 from celery import current_app
@@ -39,6 +39,15 @@ def _origin() -> str:
 
 
 _origin_name: tuple[int, str] | None = None
+
+# Called with (job, headers) for every message built, when something registered (tracing
+# puts its context into the headers): nothing to pay for when the list is empty.
+_header_hooks: list[Callable[[Job, dict], None]] = []
+
+
+def register_header_hook(hook: Callable[[Job, dict], None]) -> None:
+    if hook not in _header_hooks:
+        _header_hooks.append(hook)
 
 
 def _envelope(job: Job) -> str:
@@ -70,6 +79,8 @@ def _envelope(job: Job) -> str:
     # ledger task that has no row only when it lacks this mark: it came from send_task or
     # another producer. A marked message without a row was removed and is not run.
     message.headers[LEDGER_HEADER] = 1
+    for hook in _header_hooks:
+        hook(job, message.headers)
     body = base64.b64encode(kombu_json.dumps(message.body).encode()).decode()
     return kombu_json.dumps(
         {
