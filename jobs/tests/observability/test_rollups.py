@@ -143,3 +143,21 @@ def test_the_api_and_prometheus_read_throughput_and_latency_from_the_rollups(sta
     assert 'jobs_queue_throughput_per_minute{outcome="completed",queue="default"} 0.1' in text
     assert 'jobs_queue_run_seconds{quantile="0.5",queue="default"}' in text
     assert "jobs_rollup_lag_seconds" in text
+
+
+def test_every_metric_the_grafana_dashboard_queries_is_exported(client):
+    import json
+    import re
+    from pathlib import Path
+
+    dashboard = Path(__file__).resolve().parents[3] / "docs" / "grafana" / "jobs-dashboard.json"
+    text = dashboard.read_text()
+    exprs = re.findall(r'"(?:expr|definition)": "((?:[^"\\]|\\.)*)"', text)
+    assert len(json.loads(text)["panels"]) >= 10
+    queried = {
+        re.sub(r"_(bucket|sum|count)$", "", name)
+        for expr in exprs
+        for name in re.findall(r"\bjobs_[a-z_]+", expr)
+    }
+    exported = set(re.findall(r"^# TYPE (\S+) ", client.get("/metrics").content.decode(), re.M))
+    assert queried and queried <= exported, queried - exported
