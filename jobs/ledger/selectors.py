@@ -345,6 +345,8 @@ def minute_outcomes(
         status__in=[JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED],
     ).values_list("queue", "status", "scheduled_for", "started_at", "finished_at")
     for queue, status, scheduled_for, started_at, finished_at in finished.iterator():
+        if finished_at is None:  # excluded by the query; for the types
+            continue
         wait = run = None
         if started_at is not None:
             wait = bisect.bisect_right(bounds_ms, _ms(started_at - scheduled_for))
