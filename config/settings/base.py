@@ -425,8 +425,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        # One line per job transition; LOG_TRANSITIONS=WARNING turns them off.
-        "jobs.transitions": {"level": env.str("LOG_TRANSITIONS", default="INFO")},
+        # One line per job transition: on with JSON logs (what log pipelines read), off
+        # in text mode unless LOG_TRANSITIONS=INFO (a worker's lines per job cost time).
+        "jobs.transitions": {
+            "level": env.str(
+                "LOG_TRANSITIONS", default="INFO" if LOG_FORMAT == "json" else "WARNING"
+            )
+        },
     },
 }
 

@@ -18,6 +18,7 @@ from jobs.ledger.json_content import format_path, unstorable_json_value
 from jobs.ledger.models import LIVE_STATUSES, Job, JobStatus
 from jobs.ledger.priorities import Priority
 from jobs.ledger.queues import known_queues
+from jobs.ledger.transition_log import log_transition
 
 log = logging.getLogger(__name__)
 
@@ -162,15 +163,19 @@ def job_enqueue(spec: JobSpec, *, defaults=None) -> tuple[Job, bool]:
     """
     job = job_build(spec, now=timezone.now(), defaults=defaults)
     if spec.unique_for:
-        return _enqueue_unique_for(job, window=float(spec.unique_for))
-    if job.job_key:
+        job, created = _enqueue_unique_for(job, window=float(spec.unique_for))
+    elif job.job_key:
         existing = live_job_with_key(job.job_key)
         if existing is not None:
             return existing, False
-        return _insert_keyed(job)
-    insert_jobs([job])
-    publish_after_commit([job])
-    return job, True
+        job, created = _insert_keyed(job)
+    else:
+        insert_jobs([job])
+        publish_after_commit([job])
+        created = True
+    if created:
+        log_transition("enqueued", job_id=str(job.id), task=job.task, queue=job.queue, attempt=0)
+    return job, created
 
 
 def _insert_keyed(job: Job) -> tuple[Job, bool]:

@@ -191,10 +191,6 @@ class LedgerTask(Task):
             ),
             defaults=self,
         )
-        if created:
-            log_transition(
-                "enqueued", job_id=str(job.id), task=job.task, queue=job.queue, attempt=0
-            )
         return LedgerResult(str(job.id), job=job, created=created, app=self.app)
 
     def retry(
