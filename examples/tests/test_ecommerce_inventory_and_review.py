@@ -4,6 +4,7 @@ admin-driven: high-value orders over 50,000, suspicious payment patterns, return
 on a real worker for the two flows and through the ledger in process for the rest."""
 
 import pytest
+from django.urls import reverse
 
 from examples.ecommerce import INVENTORY_QUEUE, MANUAL_REVIEW_QUEUE
 from examples.ecommerce.models import InventoryReservation, Order, ReviewItem, StockItem
@@ -163,3 +164,26 @@ def test_suspicious_payments_and_return_requests_go_to_manual_review(stock, mail
         review_id=ReviewItem.objects.get(kind="return_request").pk, approve=True, by="admin"
     )
     assert approved.status == "approved" and approved.decided_by == "admin"
+
+
+@pytest.mark.django_db
+def test_an_admin_rejects_a_high_value_order_in_django_admin(stock, admin_client):
+    order = order_place(
+        email="raj@example.test", total="75000.00", number="I-8", items={"LAPTOP": 2}
+    )
+    run_enqueued_jobs(task=open_review)
+    review = ReviewItem.objects.get(order=order)
+    changelist = reverse("admin:examples_reviewitem_changelist")
+
+    page = admin_client.get(changelist)
+    reject = admin_client.post(
+        changelist, {"action": "reject", "_selected_action": [review.pk]}, follow=True
+    )
+
+    assert page.status_code == 200 and "High-value order" in page.text
+    assert "Rejected: 1." in reject.text
+    review.refresh_from_db()
+    assert (review.status, review.decided_by) == ("rejected", "admin")
+    assert Order.objects.get(pk=order.pk).status == "cancelled"
+    run_enqueued_jobs(task=release_inventory)
+    assert available("LAPTOP") == 10
