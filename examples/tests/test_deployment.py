@@ -1,11 +1,17 @@
 """Procfile.examples: the examples deployed with each queue's documented concurrency (one
 worker per queue, ``-c N``), parsed and checked against the declared example queues, as
-``scripts/check_queues.py`` does in CI; each kind of drift is named."""
+``scripts/check_queues.py`` does in CI; each kind of drift is named; and two of its lines run
+as real workers, holding as many jobs at once as their -c."""
 
 import sys
 from pathlib import Path
 
+import pytest
+
 from examples.queues import DOCUMENTED_CONCURRENCY, QUEUE_NAMES
+from examples.tests.ledger import Job
+from jobs import JobSpec, enqueue_many
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -91,3 +97,23 @@ def test_drift_from_the_declarations_is_named():
         "Procfile.examples: process 'x': -Q names queue 'examples.nope', which no app declares"
     ]
     assert len(same_node) == 1 and "share the node name 'examples-email@%h'" in same_node[0]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "process, jobs, at_once, seconds",
+    [("examples-manual-review", 3, 1, 0.5), ("examples-email", 5, 5, 1.0)],
+)
+def test_a_procfile_line_runs_as_many_jobs_at_once_as_its_concurrency(
+    start_worker, process, jobs, at_once, seconds
+):
+    concurrency, queues = workers(PROCFILE.read_text())[process]
+    start_worker(name=process, queues=queues, concurrency=concurrency)
+
+    enqueue_many(JobSpec(task="jobs.sleep", args=[seconds], queue=queues[0]) for _ in range(jobs))
+
+    wait_for(lambda: Job.objects.filter(status="completed").count() == jobs, timeout=30)
+    spans = list(Job.objects.values_list("started_at", "finished_at"))
+    most = max(sum(1 for s, f in spans if s <= start < f) for start, _ in spans)
+    assert most == at_once == concurrency
