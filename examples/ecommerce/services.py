@@ -10,7 +10,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs import ConflictError, InvalidInput, job_cancel, job_clean, queue_set_rate_limit
+from jobs import (
+    ConflictError,
+    InvalidInput,
+    PermanentError,
+    job_cancel,
+    job_clean,
+    queue_set_rate_limit,
+)
 
 from . import EMAIL_QUEUE
 from .errors import GatewayUnavailable
@@ -136,6 +143,8 @@ def order_auto_cancel(*, order_id: int) -> dict:
 def inventory_release_queue(*, order_id: int, reason: str) -> str:
     """``inventoryReleaseQueue.add(...)``: the job id (the live one when the other trigger
     queued it already)."""
+    if reason not in ReleaseReason.values:
+        raise InvalidInput(f"unknown release reason {reason!r}", field="reason")
     return release_inventory.apply_async(
         kwargs={"order_id": order_id, "reason": str(reason)}, job_key=release_key(order_id)
     ).id
@@ -144,8 +153,8 @@ def inventory_release_queue(*, order_id: int, reason: str) -> str:
 def inventory_release(*, order_id: int, reason: str) -> dict:
     """Give the order's reserved stock back. Safe to run twice: only reservations still
     reserved are released, under their row locks."""
-    if reason not in ReleaseReason.values:
-        raise InvalidInput(f"unknown release reason {reason!r}", field="reason")
+    if reason not in ReleaseReason.values:  # a job queued by hand: no retry mends it
+        raise PermanentError(f"unknown release reason {reason!r}")
     released = 0
     with transaction.atomic():
         reservations = InventoryReservation.objects.select_for_update().filter(

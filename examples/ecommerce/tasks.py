@@ -3,6 +3,8 @@ declared on its queue (the worker's -c is the queue's concurrency, examples/queu
 
 from smtplib import SMTPException
 
+from django.db import InterfaceError, OperationalError
+
 from jobs import exponential, fixed, job_task
 
 from . import (
@@ -16,6 +18,7 @@ from . import (
 from .errors import GatewayUnavailable
 
 TRANSIENT_EMAIL_ERRORS = (SMTPException, ConnectionError, TimeoutError)
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 
 # attempts: 3, backoff: {type: "exponential", delay: 2000} -> 2 s, 4 s between attempts.
@@ -96,12 +99,14 @@ def stock_sync() -> dict:
     return stock_sync_run()
 
 
-# Inventory release: 3 attempts. atomic: the stock given back and the job's completion commit
+# Inventory release: 3 attempts, for the database's transient errors (a lock timeout, a
+# dropped connection). atomic: the stock given back and the job's completion commit
 # together, so a redelivered message cannot give the same stock back twice.
 @job_task(
     name="examples.ecommerce.release_inventory",
     queue=INVENTORY_QUEUE,
     max_attempts=3,
+    autoretry_for=TRANSIENT_DB_ERRORS,
     atomic=True,
 )
 def release_inventory(order_id: int, reason: str) -> dict:

@@ -4,6 +4,7 @@ admin-driven: high-value orders over 50,000, suspicious payment patterns, return
 on a real worker for the two flows and through the ledger in process for the rest."""
 
 import pytest
+from django.db import OperationalError
 from django.urls import reverse
 
 from examples.ecommerce import INVENTORY_QUEUE, MANUAL_REVIEW_QUEUE
@@ -12,6 +13,7 @@ from examples.ecommerce.services import (
     SUSPICIOUS_FAILED_PAYMENTS,
     auto_cancel_key,
     inventory_release,
+    inventory_release_queue,
     order_cancel,
     order_place,
     payment_webhook_receive,
@@ -124,6 +126,12 @@ def test_stock_is_released_once_whatever_runs_twice(stock):
     run_enqueued_jobs(task=release_inventory)
     assert inventory_release(order_id=order.pk, reason="order_cancelled")["released"] == 0
     assert available("MOUSE") == 50
+    # Only the database's transient errors are retried; a made-up reason is refused at once.
+    assert OperationalError in release_inventory.retry_for
+    assert Exception not in release_inventory.retry_for
+    with pytest.raises(InvalidInput) as refused:
+        inventory_release_queue(order_id=order.pk, reason="whim")
+    assert refused.value.field == "reason"
 
 
 @pytest.mark.django_db
