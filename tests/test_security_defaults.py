@@ -212,7 +212,7 @@ def staff(transactional_db, django_user_model):
 
 @pytest.fixture
 def fast_recheck(monkeypatch):
-    from jobs.web.stream import consumer
+    from jobs.web.stream import authenticated as consumer
 
     monkeypatch.setattr(consumer, "RECHECK_SECONDS", 0.2)
     monkeypatch.setattr(consumer, "AUTH_TIMEOUT", 0.5)
@@ -364,7 +364,9 @@ def test_ws_jobs_checks_access_again_before_sending_a_job_update(staff, fast_rec
     async def no_periodic_check(self):  # only the check before sending is left
         return None
 
-    monkeypatch.setattr(fast_recheck.JobStreamConsumer, "_recheck_periodically", no_periodic_check)
+    monkeypatch.setattr(
+        fast_recheck.AuthenticatedJsonSocket, "_recheck_periodically", no_periodic_check
+    )
     token = access_token(staff)
     update = {"type": "job.update", "job": {"job_id": "x", "status": "active"}}
 

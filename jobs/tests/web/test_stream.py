@@ -42,7 +42,7 @@ async def receive_until(comm, predicate, timeout: float = 20.0) -> list[dict]:
 # --- auth ------------------------------------------------------------------------------------
 @pytest.mark.security
 def test_anonymous_and_non_staff_are_closed_with_4401_and_4403(plain_user, monkeypatch):
-    from jobs.web.stream import consumer
+    from jobs.web.stream import authenticated as consumer
 
     monkeypatch.setattr(consumer, "AUTH_TIMEOUT", 0.5)  # anonymous: no authenticate message
     customer_token = access_token(plain_user)
