@@ -231,7 +231,9 @@ def test_the_job_list_shows_times_to_the_second_and_the_scheduled_time(admin_cli
     body = admin_client.get(JOBS).content.decode()
 
     assert "scheduled for" in body.lower()
-    assert f"{timezone.localtime(job.scheduled_for):%Y-%m-%d %H:%M:%S}" in body
+    scheduled = timezone.localtime(job.scheduled_for)
+    assert f'<span class="nowrap">{scheduled:%Y-%m-%d}</span>' in body
+    assert f'<span class="nowrap">{scheduled:%H:%M:%S}</span>' in body
     assert "Past hour" in body and "Past 24 hours" in body
 
 
