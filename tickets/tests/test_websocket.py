@@ -11,6 +11,7 @@ from channels.layers import channel_layers
 from config.asgi import application
 from tests.support.auth import access_token
 from tests.support.websocket import ORIGIN, WebsocketCommunicator
+from tickets.consumers import TicketsConsumer
 from tickets.notifications import users_notify
 
 # transaction=True: the socket checks access again from its own database calls, which
@@ -33,9 +34,7 @@ async def closed_with(communicator, *, timeout: float = 5) -> int | None:
 
 
 def test_anonymous_bad_and_url_tokens_are_accepted_then_closed_with_4401(user, monkeypatch):
-    from jobs.web.stream import authenticated
-
-    monkeypatch.setattr(authenticated, "AUTH_TIMEOUT", 0.3)  # anonymous: no first message
+    monkeypatch.setattr(TicketsConsumer, "auth_timeout", 0.3)  # anonymous: no first message
     token = access_token(user)
 
     async def scenario():
@@ -72,9 +71,7 @@ def test_a_token_in_the_first_message_authenticates(user):
 
 
 def test_a_deactivated_user_loses_the_socket_with_4403(user, monkeypatch):
-    from jobs.web.stream import authenticated
-
-    monkeypatch.setattr(authenticated, "RECHECK_SECONDS", 0.2)
+    monkeypatch.setattr(TicketsConsumer, "recheck_seconds", 0.2)
     token = access_token(user)
 
     async def scenario():

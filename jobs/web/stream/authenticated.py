@@ -6,7 +6,7 @@ take their credentials the same way, never in the URL (``jobs.web.stream.auth``)
 - ``Sec-WebSocket-Protocol: bearer, <access token>`` (browsers:
   ``new WebSocket(url, ["bearer", token])``); the server selects ``bearer``;
 - or, right after connecting, ``{"action": "authenticate", "token": "<access token>"}``
-  within AUTH_TIMEOUT seconds;
+  within ``auth_timeout`` seconds (10);
 - or the Django session cookie.
 
 The socket is accepted first and closed afterwards with the documented code: a handshake
@@ -16,7 +16,7 @@ refused before ``accept()`` reaches a client as a bare HTTP 403, never as 4401 o
   token that does not authenticate, or any other first message: close code 4401;
 - a user the socket does not serve (not active; not staff where ``staff_only``): 4403.
 
-Access is checked again while the socket is open: every RECHECK_SECONDS, and before a
+Access is checked again while the socket is open: every ``recheck_seconds`` (5), and before a
 message is handled or sent when the last check is older than that, the token is validated
 again (or the session read again). When the user is deactivated or deleted, changed their
 password, logged out or (``staff_only``) is no longer staff, the socket is closed with 4403;
@@ -44,11 +44,6 @@ log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_INTERNAL_ERROR = 1011
-# Seconds a client has to send its authenticate message.
-AUTH_TIMEOUT = 10.0
-# Seconds an access decision is trusted: the socket re-checks at least this often, and
-# before handling or sending when its last check is older.
-RECHECK_SECONDS = 5.0
 
 
 def _token_expiry(raw: str) -> float | None:
@@ -61,6 +56,11 @@ def _token_expiry(raw: str) -> float | None:
 
 class AuthenticatedJsonSocket(AsyncJsonWebsocketConsumer):
     staff_only = False  # True: only active staff users (4403 for anyone else)
+    # Seconds a client has to send its authenticate message.
+    auth_timeout = 10.0
+    # Seconds an access decision is trusted: the socket re-checks at least this often, and
+    # before handling or sending when its last check is older.
+    recheck_seconds = 5.0
 
     user_id = None  # set once authenticated; None again when access is lost
     token: str | None = None
@@ -138,13 +138,13 @@ class AuthenticatedJsonSocket(AsyncJsonWebsocketConsumer):
 
     # --- access, checked again while the socket is open -------------------------------------
     async def _require_authentication(self) -> None:
-        await asyncio.sleep(AUTH_TIMEOUT)
+        await asyncio.sleep(self.auth_timeout)
         if self.user_id is None:
             await self.deny(CLOSE_UNAUTHENTICATED)
 
     async def _recheck_periodically(self) -> None:
         while self.user_id is not None:
-            await asyncio.sleep(RECHECK_SECONDS)
+            await asyncio.sleep(self.recheck_seconds)
             await self.still_allowed()
 
     async def still_allowed(self, *, max_age: float = 0.0) -> bool:
@@ -180,9 +180,9 @@ class AuthenticatedJsonSocket(AsyncJsonWebsocketConsumer):
         return True
 
     async def allowed_now(self) -> bool:
-        """``still_allowed``, trusting a decision younger than RECHECK_SECONDS: call it
+        """``still_allowed``, trusting a decision younger than ``recheck_seconds``: call it
         before sending the user anything."""
-        return await self.still_allowed(max_age=RECHECK_SECONDS)
+        return await self.still_allowed(max_age=self.recheck_seconds)
 
     async def authenticate(self, token) -> None:
         user = await user_for_token(token)
@@ -217,7 +217,7 @@ class AuthenticatedJsonSocket(AsyncJsonWebsocketConsumer):
             # Before authenticating, anything but the authenticate message ends the socket.
             await self.deny(CLOSE_UNAUTHENTICATED)
             return
-        if not await self.still_allowed(max_age=RECHECK_SECONDS):
+        if not await self.still_allowed(max_age=self.recheck_seconds):
             return
         await self.on_message(content)
 
