@@ -95,7 +95,8 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: COUNT_CAP + 1].count()
+        queryset: QuerySet = self.object_list  # type: ignore[assignment]
+        return queryset[: COUNT_CAP + 1].count()
 
 
 COUNT_CAP = 10_000

@@ -25,11 +25,12 @@ class Event:
 
 def _describe_error(attempt: JobAttempt) -> Event:
     kind = "lost" if attempt.outcome == AttemptOutcome.LOST else "error"
-    verb = {
+    verbs: dict[str, str] = {
         AttemptOutcome.RETRIED: "raised, will be retried",
         AttemptOutcome.FAILED: "raised, no attempts left",
         AttemptOutcome.LOST: "lost its worker",
-    }.get(attempt.outcome, attempt.outcome)
+    }
+    verb = verbs.get(attempt.outcome, attempt.outcome)
     return Event(
         at=attempt.finished_at,
         kind=kind,
