@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0007_schedule_options_seconds_run_on_init'),
+        ("jobs", "0007_schedule_options_seconds_run_on_init"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='workerprocess',
-            options={'verbose_name': 'worker process', 'verbose_name_plural': 'worker processes'},
+            name="workerprocess",
+            options={"verbose_name": "worker process", "verbose_name_plural": "worker processes"},
         ),
     ]
