@@ -651,14 +651,6 @@ class QueueStateAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    def save_model(self, request, obj, form, change) -> None:
-        # Only what the operator changed: a whole-row save from a form loaded before a
-        # pause (or a resume) would write the old paused state back.
-        if change:
-            obj.save(update_fields=[f for f in form.changed_data if f in form.base_fields])
-        else:
-            obj.save()
-
     def changelist_view(self, request, extra_context=None):
         # Every declared queue (and "*" = all queues) gets a row to act on.
         names = [QueueState.ALL, *queues.queue_names()]
