@@ -228,13 +228,18 @@ def run_enqueue(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
 # --- 3. latency -------------------------------------------------------------------------
 
 
-def _latency(send, n: int) -> list[float]:
+def _latency(send, n: int, worker: Worker) -> list[float]:
     redis = _redis()
     values = []
     for _ in range(n):
         send(time.time())
-        _, value = redis.blpop("bench:latency", timeout=30)
-        values.append(float(value) * 1000)
+        popped = redis.blpop("bench:latency", timeout=30)
+        if popped is None:
+            raise RuntimeError(
+                f"a latency probe did not start within 30 s; the worker's log "
+                f"({worker.log_path}) ends:\n{worker.log_path.read_text()[-3000:]}"
+            )
+        values.append(float(popped[1]) * 1000)
         time.sleep(0.005)  # an idle worker between jobs
     return values
 
@@ -250,16 +255,16 @@ def run_latency(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
         from bench.platform_tasks import probe
 
         if warmup:
-            _latency(lambda t: probe.delay(t), 20)
-        results["platform"] = _latency(lambda t: probe.delay(t), sizes.latency * runs)
+            _latency(lambda t: probe.delay(t), 20, platform)
+        results["platform"] = _latency(lambda t: probe.delay(t), sizes.latency * runs, platform)
     finally:
         platform.stop()
     raw = _raw_app("reliable")
     worker = Worker("bench.raw_app", "raw-latency", "celery", _env()).wait_ready(raw.app)
     try:
         if warmup:
-            _latency(lambda t: raw.probe.delay(t), 20)
-        results["raw Celery"] = _latency(lambda t: raw.probe.delay(t), sizes.latency * runs)
+            _latency(lambda t: raw.probe.delay(t), 20, worker)
+        results["raw Celery"] = _latency(lambda t: raw.probe.delay(t), sizes.latency * runs, worker)
     finally:
         worker.stop()
     report.latency(results, n=sizes.latency * runs)

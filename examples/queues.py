@@ -9,7 +9,8 @@ local ranks come after every production queue's.
 QUEUES = [
     # The generic JobService: "concurrency: 5".
     {"name": "examples.jobs", "group": "worker-examples", "concurrency": 2, "local_rank": 110},
-    # E-commerce: email 5, orders 10, payment webhooks 20, payment retry 3, inventory 8.
+    # E-commerce: email 5, orders 10, payment webhooks 20, payment retry 3, inventory release
+    # 8 (with the hourly stock sync), manual review 1.
     {"name": "examples.email", "group": "worker-examples", "concurrency": 2, "local_rank": 120},
     {"name": "examples.orders", "group": "worker-examples", "concurrency": 2, "local_rank": 130},
     {
@@ -30,12 +31,24 @@ QUEUES = [
         "concurrency": 2,
         "local_rank": 160,
     },
-    # EVE Nomad: token refresh, historical data, cache cleanup.
+    {
+        "name": "examples.manual-review",
+        "group": "worker-examples",
+        "concurrency": 2,
+        "local_rank": 165,
+    },
+    # EVE Nomad: token refresh, ESI data refresh, historical data, cache cleanup.
     {
         "name": "examples.token-refresh",
         "group": "worker-examples",
         "concurrency": 2,
         "local_rank": 170,
+    },
+    {
+        "name": "examples.esi-refresh",
+        "group": "worker-examples",
+        "concurrency": 2,
+        "local_rank": 175,
     },
     {
         "name": "examples.historical-data",
@@ -61,7 +74,9 @@ DOCUMENTED_CONCURRENCY = {
     "examples.payment-webhooks": 20,
     "examples.payment-retry": 3,
     "examples.inventory": 8,
+    "examples.manual-review": 1,
     "examples.token-refresh": 5,
+    "examples.esi-refresh": 10,
     "examples.historical-data": 3,
     "examples.cache-cleanup": 1,
 }

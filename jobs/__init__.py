@@ -86,6 +86,7 @@ _EXPORTS: dict[str, str] = {
     "ConflictAwareAutoSchema": "jobs.web.api.schema",
     "NOT_FOUND": "jobs.web.api.schema",
     "TellsWhenStreamIsUnavailable": "jobs.web.stream.outage",
+    "AuthenticatedJsonSocket": "jobs.web.stream.authenticated",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -8,7 +8,11 @@ Fails (exit status 1), naming the queue and the file, when
 - a worker's -Q names a queue no app declares;
 - the Procfile worker's -Q list is not in the declared priority order (``local_rank``);
 - a docker-compose worker service serves a queue declared for another group, or runs with
-  another concurrency (-c) than its queues declare.
+  another concurrency (-c) than its queues declare;
+- Procfile.examples (the examples deployed with each queue's documented concurrency) does
+  not serve every example queue exactly once, names an undeclared queue, or runs a queue
+  with another -c than its source document gives (``examples/queues.py``,
+  ``DOCUMENTED_CONCURRENCY``), or two of its workers share a node name.
 
 Run by scripts/check-compose.sh, and so in CI (.ci/run).
 """
@@ -24,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config.queues import EXAMPLE_QUEUES, QUEUES, QueueDeclaration  # noqa: E402
+from examples.queues import DOCUMENTED_CONCURRENCY  # noqa: E402
 
 
 def command_tokens(command: str | Sequence[str] | None) -> list[str]:
@@ -137,20 +142,79 @@ def check_compose(compose: dict, queues: Sequence[QueueDeclaration], path: str) 
     return problems
 
 
+def check_concurrency_procfile(
+    text: str, queues: Sequence[QueueDeclaration], concurrency: dict[str, int], path: str
+) -> list[str]:
+    """A deployment Procfile with one worker per queue group: every queue served by exactly
+    one worker, whose -c is the concurrency given for each of its queues."""
+    declared = {queue.name for queue in queues}
+    problems: list[str] = [
+        f"{path}: queue {name!r} has no documented concurrency"
+        for name in sorted(declared - set(concurrency))
+    ]
+    served: dict[str, list[str]] = {}
+    nodes: dict[str, str] = {}
+    for line in text.splitlines():
+        process, _, command = line.partition(":")
+        process = process.strip()
+        if line.lstrip().startswith("#") or not command:
+            continue
+        tokens = command_tokens(command)
+        if not is_celery_worker(tokens):
+            continue
+        names = queue_list(tokens)
+        if not names:
+            problems.append(f"{path}: process {process!r} has no -Q list")
+            continue
+        node = option(tokens, "-n", "--hostname")
+        if node is not None and nodes.setdefault(node, process) != process:
+            problems.append(
+                f"{path}: processes {nodes[node]!r} and {process!r} share the node name {node!r}"
+            )
+        workers = option(tokens, "-c", "--concurrency")
+        for name in names:
+            served.setdefault(name, []).append(process)
+            if name not in declared:
+                problems.append(
+                    f"{path}: process {process!r}: -Q names queue {name!r}, which no app declares"
+                )
+            elif name in concurrency and workers != str(concurrency[name]):
+                problems.append(
+                    f"{path}: process {process!r} runs with -c {workers}; queue {name!r} "
+                    f"is documented with concurrency {concurrency[name]}"
+                )
+    for queue in queues:
+        processes = served.get(queue.name, [])
+        if len(processes) != 1:
+            problems.append(
+                f"{path}: queue {queue.name!r} (declared in {queue.declared_in}) is served by "
+                f"{len(processes)} processes {processes}, not exactly one"
+            )
+    return problems
+
+
 def main() -> int:
     procfile = ROOT / "Procfile"
     compose = ROOT / "docker-compose.yml"
+    examples = ROOT / "Procfile.examples"
     problems = [
         # make run installs the examples app (config.settings.local): its Procfile serves the
         # examples' queues too; docker-compose.yml (production) does not.
         *check_procfile(procfile.read_text(), (*QUEUES, *EXAMPLE_QUEUES), procfile.name),
         *check_compose(yaml.safe_load(compose.read_text()), QUEUES, compose.name),
+        *check_concurrency_procfile(
+            examples.read_text(), EXAMPLE_QUEUES, DOCUMENTED_CONCURRENCY, examples.name
+        ),
     ]
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
         return 1
     print(f"queues: Procfile and {compose.name} serve the {len(QUEUES)} declared queues")
+    print(
+        f"queues: {examples.name} serves the {len(EXAMPLE_QUEUES)} example queues, each with "
+        "its documented concurrency"
+    )
     return 0
 
 

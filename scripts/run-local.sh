@@ -5,20 +5,9 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 mkdir -p var
 
-# Named here on purpose: an entry point that finds no settings module uses the production
-# settings, which refuse to start without a real SECRET_KEY. The local settings relax what
-# only makes sense on this machine (DEBUG, SQLite, admin/admin logins on 127.0.0.1) and make
-# a random SECRET_KEY once per install, in var/secret_key.
-export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.local}
-export WEB_PORT=${PORT:-8000}
-export FLOWER_PORT=${FLOWER_PORT:-5555}
-# Flower's basic auth (read by config/flowerconfig.py, never put on its command line).
-flower_password_shown="password ${FLOWER_PASSWORD:-admin}"
-[ -n "${FLOWER_PASSWORD:-}" ] && flower_password_shown="password from FLOWER_PASSWORD"
-export FLOWER_USER=${FLOWER_USER:-admin}
-export FLOWER_PASSWORD=${FLOWER_PASSWORD:-admin}
-# Flower keeps its history here across restarts (--persistent).
-export FLOWER_DB=${FLOWER_DB:-var/flower.db}
+# The local run's environment: settings module, ports, the URLs derived from the ports,
+# Flower's credentials (scripts/local-env.sh; tests source it too).
+source scripts/local-env.sh
 
 # Redis: REDIS_URL if it answers; else a private redis-server under var/; else stop.
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
@@ -49,7 +38,7 @@ cat <<TEXT
   Admin      http://127.0.0.1:$WEB_PORT/admin/
   API docs   http://127.0.0.1:$WEB_PORT/api/docs/
   Health     http://127.0.0.1:$WEB_PORT/healthz
-  Flower     http://127.0.0.1:$FLOWER_PORT/   (user $FLOWER_USER, $flower_password_shown)
+  Flower     ${FLOWER_URL%/}/   (user $FLOWER_USER, $flower_password_shown)
   Redis      $(printf '%s' "$REDIS_URL" | sed -E 's#(://[^:/@]*:)[^/]+@#\1********@#')
 
   Ctrl-C stops web, worker, beat and Flower.

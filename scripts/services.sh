@@ -37,17 +37,24 @@ ensure_postgres() {
   return 1
 }
 
-ensure_chromium() {  # Debian's headless Chromium for the browser tests (tests/support/browser.py)
-  if command -v chromium >/dev/null || [ -n "${CHROMIUM:-}" ]; then return 0; fi
+ensure_test_packages() {  # Debian packages the suite drives for real, installed when missing:
+  # chromium (the browser tests, tests/support/browser.py), poppler-utils and zbar-tools (the
+  # tickets' QR codes, rendered with pdftoppm and read back with zbarimg).
+  local missing=()
+  command -v chromium >/dev/null || [ -n "${CHROMIUM:-}" ] || missing+=(chromium)
+  command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+  command -v zbarimg >/dev/null || missing+=(zbar-tools)
+  [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "==> installing Chromium (Debian's chromium package) for the browser tests"
-    apt-get install -y -q chromium >/tmp/chromium-install.log 2>&1 \
-      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/tmp/chromium-install.log 2>&1; } \
-      || { echo "error: could not install chromium (see /tmp/chromium-install.log)" >&2; return 1; }
+    echo "==> installing ${missing[*]} (Debian packages) for the browser and PDF tests"
+    apt-get install -y -q "${missing[@]}" >/tmp/test-packages-install.log 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 \
+           && apt-get install -y -q "${missing[@]}" >/tmp/test-packages-install.log 2>&1; } \
+      || { echo "error: could not install ${missing[*]} (see /tmp/test-packages-install.log)" >&2; return 1; }
     return 0
   fi
-  echo "error: the browser tests need Chromium." >&2
-  echo "  fix 1: apt-get install chromium (as root)" >&2
-  echo "  fix 2: set CHROMIUM=/path/to/chromium" >&2
+  echo "error: the suite needs these Debian packages: ${missing[*]}" >&2
+  echo "  fix 1: apt-get install ${missing[*]} (as root)" >&2
+  echo "  fix 2: for Chromium elsewhere, set CHROMIUM=/path/to/chromium" >&2
   return 1
 }

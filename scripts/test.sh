@@ -6,5 +6,5 @@ source scripts/services.sh
 
 if [ -z "${DATABASE_URL:-}" ]; then ensure_postgres; fi
 ensure_system_redis "${REDIS_URL:-redis://127.0.0.1:6379/15}"
-ensure_chromium
+ensure_test_packages
 exec .venv/bin/pytest "$@"

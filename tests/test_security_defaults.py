@@ -212,11 +212,11 @@ def staff(transactional_db, django_user_model):
 
 @pytest.fixture
 def fast_recheck(monkeypatch):
-    from jobs.web.stream import consumer
+    from jobs.web.stream.consumer import JobStreamConsumer
 
-    monkeypatch.setattr(consumer, "RECHECK_SECONDS", 0.2)
-    monkeypatch.setattr(consumer, "AUTH_TIMEOUT", 0.5)
-    return consumer
+    monkeypatch.setattr(JobStreamConsumer, "recheck_seconds", 0.2)
+    monkeypatch.setattr(JobStreamConsumer, "auth_timeout", 0.5)
+    return JobStreamConsumer
 
 
 def test_ws_jobs_refuses_a_staff_token_in_the_query_string(staff):
@@ -364,7 +364,7 @@ def test_ws_jobs_checks_access_again_before_sending_a_job_update(staff, fast_rec
     async def no_periodic_check(self):  # only the check before sending is left
         return None
 
-    monkeypatch.setattr(fast_recheck.JobStreamConsumer, "_recheck_periodically", no_periodic_check)
+    monkeypatch.setattr(fast_recheck, "_recheck_periodically", no_periodic_check)
     token = access_token(staff)
     update = {"type": "job.update", "job": {"job_id": "x", "status": "active"}}
 

@@ -148,7 +148,8 @@ else:
     # DB_POOL on) serves each request on its own thread, so it shares a pool of at most
     # DB_POOL_MAX_SIZE connections; a request that finds them all busy waits up to
     # DB_POOL_TIMEOUT seconds and then answers 503 (jobs/web/outages.py). Worker, beat and
-    # management processes run one thing at a time and keep one persistent connection each.
+    # management processes run one thing at a time and keep one persistent connection each
+    # (a worker drops the pool at start even with DB_POOL=1: jobs/runtime/signals.py).
     # PostgreSQL needs max_connections >= web processes x DB_POOL_MAX_SIZE + worker
     # processes (pool processes, or threads with -P threads, plus one per worker) + beat
     # + a few for administration; see README, "Database connections".

@@ -72,8 +72,16 @@ if DEBUG:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
 
-# Links in emails lead to the local web server (scripts/run-local.sh's default port).
-WAITLIST_PUBLIC_BASE_URL = env.str("WAITLIST_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Links in emails lead to the local web server, and the admin's Flower links to the local
+# Flower, on the ports scripts/run-local.sh started them on (WEB_PORT from PORT, FLOWER_PORT;
+# 8000 and 5555 by default); an explicit WAITLIST_PUBLIC_BASE_URL / FLOWER_URL wins.
+WEB_PORT = env.int("WEB_PORT", default=8000)
+WAITLIST_PUBLIC_BASE_URL = env.str(
+    "WAITLIST_PUBLIC_BASE_URL", default=f"http://127.0.0.1:{WEB_PORT}"
+)
+FLOWER_URL = env.str(
+    "FLOWER_URL", default=f"http://127.0.0.1:{env.int('FLOWER_PORT', default=5555)}"
+)
 # The credentials scripts/run-local.sh gives Flower.
 FLOWER_USER = env.str("FLOWER_USER", default="admin")
 FLOWER_PASSWORD = env.str("FLOWER_PASSWORD", default="admin")

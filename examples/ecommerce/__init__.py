@@ -7,7 +7,11 @@
 - payment webhooks: 5 attempts, once per provider event (``job_key`` + ``unique_for``, and
   the event's unique row);
 - payment retry: 3 attempts, an hour apart;
-- inventory: the hourly stock sync (``every``).
+- inventory release: an order's reserved stock given back when its payment fails for good
+  or the order is cancelled (8 concurrent, 3 attempts), and the hourly stock sync
+  (``every``);
+- manual review: high-value orders (over 50,000), suspicious payment patterns and return
+  requests, queued one at a time (concurrency 1) for an admin's decision.
 """
 
 EMAIL_QUEUE = "examples.email"
@@ -15,3 +19,4 @@ ORDER_QUEUE = "examples.orders"
 WEBHOOK_QUEUE = "examples.payment-webhooks"
 PAYMENT_RETRY_QUEUE = "examples.payment-retry"
 INVENTORY_QUEUE = "examples.inventory"
+MANUAL_REVIEW_QUEUE = "examples.manual-review"

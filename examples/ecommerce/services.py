@@ -3,21 +3,43 @@ source's producers added to their BullMQ queues."""
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
-from django.core.mail import send_mail
+from django.core.mail import mail_admins, send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs import job_cancel, job_clean, queue_set_rate_limit
+from jobs import (
+    ConflictError,
+    InvalidInput,
+    PermanentError,
+    job_cancel,
+    job_clean,
+    queue_set_rate_limit,
+)
 
 from . import EMAIL_QUEUE
 from .errors import GatewayUnavailable
-from .models import Order, OrderStatus, PaymentEvent, StockSync
+from .models import (
+    InventoryReservation,
+    Order,
+    OrderStatus,
+    PaymentEvent,
+    ReleaseReason,
+    ReservationStatus,
+    ReviewItem,
+    ReviewKind,
+    ReviewStatus,
+    StockItem,
+    StockSync,
+)
 from .tasks import (
     auto_cancel_order,
     generate_invoice,
+    open_review,
     process_payment_webhook,
+    release_inventory,
     retry_payment_capture,
     send_order_email,
 )
@@ -36,18 +58,39 @@ SUBJECTS = {
 }
 
 
+# "High-value order review (> ₹50,000)": strictly above.
+HIGH_VALUE_ABOVE = Decimal("50000")
+# The document names "suspicious payment patterns" without a number: here, an order whose
+# payment failed this many times (separate provider events) goes to review.
+SUSPICIOUS_FAILED_PAYMENTS = 3
+
+
 def auto_cancel_key(order_id: int) -> str:
     """The delayed job's ``jobId``: ``cancel-<order id>``."""
     return f"cancel-{order_id}"
 
 
-def order_place(*, email: str, total: str, number: str | None = None) -> Order:
-    """A new order: its confirmation email and its auto-cancel an hour from now, both
-    enqueued with the order's row (published once it commits)."""
+def release_key(order_id: int) -> str:
+    """One live release job per order, whichever trigger (payment failure, cancellation)
+    asked first."""
+    return f"release-{order_id}"
+
+
+def order_place(
+    *, email: str, total: str, number: str | None = None, items: dict[str, int] | None = None
+) -> Order:
+    """A new order: its stock reserved, its confirmation email and its auto-cancel an hour
+    from now, and a review when it is high-value, all written with the order's row (jobs
+    published once it commits). Stock that is not there refuses the whole order."""
     with transaction.atomic():
         order = Order.objects.create(
             number=number or uuid.uuid4().hex[:12].upper(), email=email, total=total
         )
+        _stock_reserve(order=order, items=items or {})
+        if Decimal(total) > HIGH_VALUE_ABOVE:
+            review_queue(
+                order=order, kind=ReviewKind.HIGH_VALUE, reason=f"order total {total} > 50000"
+            )
         # removeOnComplete: true, removeOnFail: false
         send_order_email.apply_async(
             kwargs={"order_id": order.pk, "template": "order_confirmation"},
@@ -63,17 +106,115 @@ def order_place(*, email: str, total: str, number: str | None = None) -> Order:
     return order
 
 
-def order_auto_cancel(*, order_id: int) -> dict:
-    """Cancel the order if it is still unpaid; a paid or cancelled order is left alone."""
-    cancelled = Order.objects.filter(pk=order_id, status=OrderStatus.PENDING).update(
-        status=OrderStatus.CANCELLED, cancelled_at=timezone.now()
-    )
-    if cancelled:
-        send_order_email.apply_async(
-            kwargs={"order_id": order_id, "template": "order_cancelled"},
-            remove_on_complete=True,
+def _stock_reserve(*, order: Order, items: dict[str, int]) -> None:
+    for sku, quantity in sorted(items.items()):  # one lock order: no deadlock between orders
+        if not isinstance(quantity, int) or quantity < 1:
+            raise InvalidInput(f"quantity of {sku!r} must be a positive integer", field="items")
+        # A conditional UPDATE: two orders racing for the last unit cannot both get it.
+        taken = StockItem.objects.filter(sku=sku, available__gte=quantity).update(
+            available=F("available") - quantity
         )
-    return {"cancelled": bool(cancelled)}
+        if not taken:
+            raise InvalidInput(f"not enough stock of {sku!r} for {quantity}", field="items")
+        InventoryReservation.objects.create(order=order, sku=sku, quantity=quantity)
+
+
+def order_cancel(*, order_id: int, reason: str = ReleaseReason.ORDER_CANCELLED) -> bool:
+    """Cancel the order if it is still unpaid, tell the customer and release its stock; a
+    paid or cancelled order is left alone."""
+    with transaction.atomic():
+        cancelled = Order.objects.filter(pk=order_id, status=OrderStatus.PENDING).update(
+            status=OrderStatus.CANCELLED, cancelled_at=timezone.now()
+        )
+        if cancelled:
+            send_order_email.apply_async(
+                kwargs={"order_id": order_id, "template": "order_cancelled"},
+                remove_on_complete=True,
+            )
+            inventory_release_queue(order_id=order_id, reason=reason)
+    return bool(cancelled)
+
+
+def order_auto_cancel(*, order_id: int) -> dict:
+    """The hour is up: cancel the order if it is still unpaid."""
+    return {"cancelled": order_cancel(order_id=order_id)}
+
+
+def inventory_release_queue(*, order_id: int, reason: str) -> str:
+    """``inventoryReleaseQueue.add(...)``: the job id (the live one when the other trigger
+    queued it already)."""
+    if reason not in ReleaseReason.values:
+        raise InvalidInput(f"unknown release reason {reason!r}", field="reason")
+    return release_inventory.apply_async(
+        kwargs={"order_id": order_id, "reason": str(reason)}, job_key=release_key(order_id)
+    ).id
+
+
+def inventory_release(*, order_id: int, reason: str) -> dict:
+    """Give the order's reserved stock back. Safe to run twice: only reservations still
+    reserved are released, under their row locks."""
+    if reason not in ReleaseReason.values:  # a job queued by hand: no retry mends it
+        raise PermanentError(f"unknown release reason {reason!r}")
+    released = 0
+    with transaction.atomic():
+        reservations = InventoryReservation.objects.select_for_update().filter(
+            order_id=order_id, status=ReservationStatus.RESERVED
+        )
+        for reservation in reservations.order_by("sku"):
+            StockItem.objects.filter(sku=reservation.sku).update(
+                available=F("available") + reservation.quantity
+            )
+            released += reservation.quantity
+        reservations.update(
+            status=ReservationStatus.RELEASED, release_reason=reason, released_at=timezone.now()
+        )
+    return {"order_id": order_id, "released": released, "reason": reason}
+
+
+def review_queue(*, order: Order, kind: str, reason: str = "") -> str:
+    """``manualReviewQueue.add(...)``: the review job's id."""
+    if kind not in ReviewKind.values:
+        raise InvalidInput(f"unknown review kind {kind!r}", field="kind")
+    return open_review.apply_async(
+        kwargs={"order_id": order.pk, "kind": str(kind), "reason": reason}
+    ).id
+
+
+def review_open(*, order_id: int, kind: str, reason: str) -> dict:
+    """The review job: the item an admin decides on, made once, and the admins told."""
+    item, created = ReviewItem.objects.get_or_create(
+        order_id=order_id, kind=kind, defaults={"reason": reason}
+    )
+    if created:
+        mail_admins(
+            subject=f"Manual review: {item.get_kind_display()} (order {item.order.number})",
+            message=reason or item.get_kind_display(),
+        )
+    return {"review": item.pk, "created": created}
+
+
+def return_request(*, order: Order, reason: str) -> str:
+    """A customer asks to return a paid order: it goes to manual review."""
+    if order.status != OrderStatus.PAID:
+        raise ConflictError(f"order {order.number} is {order.status}, not paid")
+    return review_queue(order=order, kind=ReviewKind.RETURN_REQUEST, reason=reason)
+
+
+def review_decide(*, review_id: int, approve: bool, by: str) -> ReviewItem:
+    """The admin's decision. A rejected high-value order is cancelled (its stock released)
+    when it is still unpaid."""
+    with transaction.atomic():
+        decided = ReviewItem.objects.filter(pk=review_id, status=ReviewStatus.PENDING).update(
+            status=ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED,
+            decided_at=timezone.now(),
+            decided_by=by,
+        )
+        item = ReviewItem.objects.get(pk=review_id)
+        if not decided:
+            raise ConflictError(f"review {review_id} was already {item.status}")
+        if not approve and item.kind == ReviewKind.HIGH_VALUE:
+            order_cancel(order_id=item.order_id)
+    return item
 
 
 def order_mark_paid(*, order: Order) -> bool:
@@ -145,13 +286,21 @@ def payment_webhook_process(*, provider: str, event_id: str, kind: str, order_nu
         return {"paid": order_mark_paid(order=order)}
     if kind == "payment.failed":
         retry_payment_capture.apply_async(kwargs={"order_id": order.pk})
+        failures = PaymentEvent.objects.filter(order=order, kind="payment.failed").count()
+        if failures == SUSPICIOUS_FAILED_PAYMENTS:
+            review_queue(
+                order=order,
+                kind=ReviewKind.SUSPICIOUS_PAYMENT,
+                reason=f"{failures} failed payments",
+            )
         return {"retry_scheduled": True}
     return {"ignored": kind}
 
 
-def payment_capture(*, order_id: int) -> dict:
+def payment_capture(*, order_id: int, final_attempt: bool = False) -> dict:
     """Capture the payment through the sandbox gateway. A decline is counted (committed) and
-    then raised, so the job retries an hour later."""
+    then raised, so the job retries an hour later; a decline on the final attempt is the
+    payment's failure for good: the order is cancelled and its stock released."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status != OrderStatus.PENDING:
@@ -162,6 +311,8 @@ def payment_capture(*, order_id: int) -> dict:
             gateway_declines=F("gateway_declines") - int(declined),
         )
     if declined:
+        if final_attempt:
+            order_cancel(order_id=order_id, reason=ReleaseReason.PAYMENT_FAILED)
         raise GatewayUnavailable(f"gateway declined the capture of order {order.number}")
     return {"captured": order_mark_paid(order=order)}
 

@@ -3,12 +3,22 @@ declared on its queue (the worker's -c is the queue's concurrency, examples/queu
 
 from smtplib import SMTPException
 
+from django.db import InterfaceError, OperationalError
+
 from jobs import exponential, fixed, job_task
 
-from . import EMAIL_QUEUE, INVENTORY_QUEUE, ORDER_QUEUE, PAYMENT_RETRY_QUEUE, WEBHOOK_QUEUE
+from . import (
+    EMAIL_QUEUE,
+    INVENTORY_QUEUE,
+    MANUAL_REVIEW_QUEUE,
+    ORDER_QUEUE,
+    PAYMENT_RETRY_QUEUE,
+    WEBHOOK_QUEUE,
+)
 from .errors import GatewayUnavailable
 
 TRANSIENT_EMAIL_ERRORS = (SMTPException, ConnectionError, TimeoutError)
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 
 # attempts: 3, backoff: {type: "exponential", delay: 2000} -> 2 s, 4 s between attempts.
@@ -65,18 +75,21 @@ def process_payment_webhook(provider: str, event_id: str, kind: str, order_numbe
     )
 
 
-# Payment retry: 3 attempts, 1 hour apart; only the gateway's transient refusals retry.
+# Payment retry: 3 attempts, 1 hour apart; only the gateway's transient refusals retry. The
+# last attempt knows it is the last: a decline then is the payment's final failure.
 @job_task(
     name="examples.ecommerce.retry_payment_capture",
     queue=PAYMENT_RETRY_QUEUE,
     max_attempts=3,
     backoff=fixed(3600),
     autoretry_for=(GatewayUnavailable,),
+    bind=True,
 )
-def retry_payment_capture(order_id: int) -> dict:
+def retry_payment_capture(self, order_id: int) -> dict:
     from .services import payment_capture
 
-    return payment_capture(order_id=order_id)
+    claim = self.request.ledger_claim
+    return payment_capture(order_id=order_id, final_attempt=claim.attempts >= claim.max_attempts)
 
 
 @job_task(name="examples.ecommerce.stock_sync", queue=INVENTORY_QUEUE, max_attempts=3)
@@ -84,3 +97,28 @@ def stock_sync() -> dict:
     from .services import stock_sync_run
 
     return stock_sync_run()
+
+
+# Inventory release: 3 attempts, for the database's transient errors (a lock timeout, a
+# dropped connection). atomic: the stock given back and the job's completion commit
+# together, so a redelivered message cannot give the same stock back twice.
+@job_task(
+    name="examples.ecommerce.release_inventory",
+    queue=INVENTORY_QUEUE,
+    max_attempts=3,
+    autoretry_for=TRANSIENT_DB_ERRORS,
+    atomic=True,
+)
+def release_inventory(order_id: int, reason: str) -> dict:
+    from .services import inventory_release
+
+    return inventory_release(order_id=order_id, reason=reason)
+
+
+# Manual review: one at a time (the queue's worker runs -c 1), no retry documented: a
+# failure is kept for an operator's job_retry.
+@job_task(name="examples.ecommerce.open_review", queue=MANUAL_REVIEW_QUEUE, max_attempts=1)
+def open_review(order_id: int, kind: str, reason: str = "") -> dict:
+    from .services import review_open
+
+    return review_open(order_id=order_id, kind=kind, reason=reason)

@@ -1,5 +1,5 @@
-"""The EVE Nomad job platform (queue service, token refresh, historical data, cache
-cleanup, scheduler, metrics, health and alerts) written against the platform.
+"""The EVE Nomad job platform (queue service, token refresh, ESI data refresh, historical
+data, cache cleanup, scheduler, metrics, health and alerts) written against the platform.
 
 Its ``JobPriority`` (CRITICAL=1 .. BATCH=5) is the platform's ``Priority``, with the same
 names and numbers; ``addJob(queue, type, data, opts)`` is ``task.apply_async``;
@@ -7,5 +7,6 @@ names and numbers; ``addJob(queue, type, data, opts)`` is ``task.apply_async``;
 """
 
 TOKEN_REFRESH_QUEUE = "examples.token-refresh"
+ESI_REFRESH_QUEUE = "examples.esi-refresh"
 HISTORICAL_DATA_QUEUE = "examples.historical-data"
 CACHE_CLEANUP_QUEUE = "examples.cache-cleanup"

@@ -11,6 +11,8 @@ class CharacterToken(models.Model):
     refresh_count = models.PositiveIntegerField(default=0)
     # The sandbox OAuth server is down for this many refreshes (a transient error).
     oauth_outages = models.PositiveSmallIntegerField(default=0)
+    # The sandbox ESI answers "error limited" (HTTP 420) to this many requests (transient).
+    esi_rate_limited = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         app_label = "examples"

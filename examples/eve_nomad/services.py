@@ -1,6 +1,6 @@
-"""The EVE Nomad services: queueing its jobs (``refreshCharacterToken``,
-``collectHistoricalData``, ``collectAllHistoricalData``, ``cleanupCache``) and the work the
-jobs do."""
+"""The EVE Nomad services: queueing its jobs (``refreshCharacterToken``, ``refreshESIData``,
+``refreshCharacterData``, ``collectHistoricalData``, ``collectAllHistoricalData``,
+``cleanupCache``) and the work the jobs do."""
 
 import re
 from datetime import date, timedelta
@@ -11,9 +11,14 @@ from django.utils import timezone
 
 from jobs import InvalidInput, JobSpec, PermanentError, Priority, enqueue_many
 
-from .errors import OAuthUnavailable
+from .errors import EsiRateLimited, OAuthUnavailable
 from .models import CacheEntry, CharacterToken, HistoricalCollection, HistoricalDataType
-from .tasks import cleanup_cache, collect_historical_data, refresh_character_token
+from .tasks import (
+    cleanup_cache,
+    collect_historical_data,
+    refresh_character_token,
+    refresh_esi_data,
+)
 
 TOKEN_LIFETIME = timedelta(minutes=20)
 # The refresh runs every 2 hours: it refreshes every token that would expire before the next.
@@ -69,6 +74,129 @@ def character_token_refresh(*, character_id: int, user_id: int) -> dict:
     if outage:
         raise OAuthUnavailable(f"OAuth server unavailable refreshing character {character_id}")
     return {"character_id": character_id, "refreshed": True}
+
+
+# --- ESI data refresh -------------------------------------------------------------------------
+# The endpoint groups of ``refreshCharacterData`` and the ESI paths each one refreshes.
+_CHARACTER = "/latest/characters/{character_id}/"
+ENDPOINT_GROUPS: dict[str, tuple[str, ...]] = {
+    "CHARACTER_OVERVIEW": ("", "location/", "ship/"),
+    "CHARACTER_WALLET": ("wallet/", "wallet/journal/", "wallet/transactions/"),
+    "CHARACTER_SKILLS": ("skills/", "skillqueue/", "attributes/"),
+    "CHARACTER_ASSETS": ("assets/", "blueprints/"),
+    "CHARACTER_INDUSTRY": ("industry/jobs/", "mining/"),
+    "CHARACTER_MARKET": ("orders/",),
+    "CHARACTER_MAIL": ("mail/", "mail/labels/"),
+    "CHARACTER_NOTIFICATIONS": ("notifications/",),
+}
+ENDPOINT_GROUPS = {
+    group: tuple(_CHARACTER + suffix for suffix in suffixes)
+    for group, suffixes in ENDPOINT_GROUPS.items()
+}
+ESI_ENDPOINTS = frozenset(path for paths in ENDPOINT_GROUPS.values() for path in paths)
+# How long a refreshed answer is served from the cache to callers that do not skip it.
+ESI_CACHE_TTL = timedelta(minutes=5)
+
+
+def esi_cache_key(character_id: int, endpoint: str) -> str:
+    """``/latest/characters/{character_id}/wallet/journal/`` of character 7 ->
+    ``esi:characters:7:wallet/journal`` (so ``cleanupCache('pattern', 'esi:characters:*')``
+    finds it)."""
+    suffix = endpoint.removeprefix(_CHARACTER).strip("/") or "info"
+    return f"esi:characters:{character_id}:{suffix}"
+
+
+def _esi_kwargs(character_id, user_id, endpoint, skip_cache, requested_by) -> dict:
+    if endpoint not in ESI_ENDPOINTS:
+        raise InvalidInput(f"unknown ESI endpoint {endpoint!r}", field="endpoint")
+    return {
+        "character_id": character_id,
+        "user_id": user_id,
+        "endpoint": endpoint,
+        "skip_cache": skip_cache,
+        "requested_by": requested_by,
+    }
+
+
+def esi_data_refresh_queue(
+    *,
+    character_id: int,
+    user_id: int,
+    endpoint: str,
+    skip_cache: bool = False,
+    priority: Priority | str = Priority.NORMAL,
+    requested_by: str = "system",
+) -> str:
+    """``refreshESIData(characterId, userId, endpoint, {skipCache, priority, requestedBy})``:
+    the job id."""
+    return refresh_esi_data.apply_async(
+        kwargs=_esi_kwargs(character_id, user_id, endpoint, skip_cache, requested_by),
+        priority=priority,
+    ).id
+
+
+def character_data_refresh_queue(
+    *,
+    character_id: int,
+    user_id: int,
+    groups: list[str],
+    skip_cache: bool = False,
+    priority: Priority | str = Priority.NORMAL,
+    requested_by: str = "system",
+) -> list[str]:
+    """``refreshCharacterData(characterId, userId, groups, {skipCache, priority})``: one job
+    per endpoint of the groups, written in one statement; an unknown group queues nothing."""
+    unknown = sorted(set(groups) - set(ENDPOINT_GROUPS))
+    if unknown or not groups:
+        raise InvalidInput(
+            f"unknown endpoint groups {unknown}" if unknown else "no endpoint group given",
+            field="groups",
+        )
+    endpoints = dict.fromkeys(path for group in groups for path in ENDPOINT_GROUPS[group])
+    specs = [
+        JobSpec(
+            task=refresh_esi_data.name,
+            kwargs=_esi_kwargs(character_id, user_id, endpoint, skip_cache, requested_by),
+            priority=priority,
+        )
+        for endpoint in endpoints
+    ]
+    return [str(job.id) for job in enqueue_many(specs)]
+
+
+def esi_data_refresh(
+    *, character_id: int, user_id: int, endpoint: str, skip_cache: bool, requested_by: str
+) -> dict:
+    """Fetch one endpoint from the sandbox ESI into the cache. A fresh cached answer is kept
+    unless the caller skips the cache. ESI's error limit is counted (committed) and then
+    raised, so the job retries with its exponential backoff. Safe to run twice: the cache
+    entry is written by key."""
+    key = esi_cache_key(character_id, endpoint)
+    now = timezone.now()
+    if not skip_cache and CacheEntry.objects.filter(key=key, expires_at__gt=now).exists():
+        CacheEntry.objects.filter(key=key).update(last_used_at=now)
+        return {"endpoint": endpoint, "key": key, "cached": True}
+    with transaction.atomic():
+        token = CharacterToken.objects.select_for_update().get(
+            character_id=character_id, user_id=user_id
+        )
+        limited = token.esi_rate_limited > 0
+        if limited:
+            CharacterToken.objects.filter(pk=token.pk).update(
+                esi_rate_limited=F("esi_rate_limited") - 1
+            )
+    if limited:
+        raise EsiRateLimited(f"ESI error limited refreshing {endpoint} of {character_id}")
+    answer = {
+        "endpoint": endpoint.format(character_id=character_id),
+        "requested_by": requested_by,
+        "fetched_at": now.isoformat(),
+    }
+    CacheEntry.objects.update_or_create(
+        key=key,
+        defaults={"value": answer, "expires_at": now + ESI_CACHE_TTL, "last_used_at": now},
+    )
+    return {"endpoint": endpoint, "key": key, "cached": False}
 
 
 # --- historical data --------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """The EVE Nomad workers, with the retry strategies of its configuration table:
-token refresh 3 x exponential 2 s, historical data 2 x exponential 5 s, cache cleanup 1."""
+token refresh 3 x exponential 2 s, ESI data refresh 3 x exponential 2 s, historical data
+2 x exponential 5 s, cache cleanup 1."""
 
 from jobs import exponential, job_task
 
-from . import CACHE_CLEANUP_QUEUE, HISTORICAL_DATA_QUEUE, TOKEN_REFRESH_QUEUE
-from .errors import OAuthUnavailable
+from . import CACHE_CLEANUP_QUEUE, ESI_REFRESH_QUEUE, HISTORICAL_DATA_QUEUE, TOKEN_REFRESH_QUEUE
+from .errors import EsiRateLimited, OAuthUnavailable
 
 
 @job_task(
@@ -32,6 +33,34 @@ def refresh_expiring_tokens() -> dict:
     from .services import expiring_tokens_refresh_queue
 
     return {"queued": expiring_tokens_refresh_queue()}
+
+
+# ESI data refresh: 3 attempts, exponential 2 s ("ESI rate limits"); NORMAL unless the caller
+# says otherwise (a user's request is HIGH). Only ESI's error limit is retried.
+@job_task(
+    name="examples.eve_nomad.refresh_esi_data",
+    queue=ESI_REFRESH_QUEUE,
+    priority="NORMAL",
+    max_attempts=3,
+    backoff=exponential(2),
+    autoretry_for=(EsiRateLimited,),
+)
+def refresh_esi_data(
+    character_id: int,
+    user_id: int,
+    endpoint: str,
+    skip_cache: bool = False,
+    requested_by: str = "system",
+) -> dict:
+    from .services import esi_data_refresh
+
+    return esi_data_refresh(
+        character_id=character_id,
+        user_id=user_id,
+        endpoint=endpoint,
+        skip_cache=skip_cache,
+        requested_by=requested_by,
+    )
 
 
 @job_task(

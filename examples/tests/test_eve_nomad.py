@@ -1,5 +1,6 @@
 """The EVE Nomad platform's documented usage: token refresh (scheduled sweep, user request at
-CRITICAL, OAuth outages retried on a real worker), historical data batches, the cache
+CRITICAL, OAuth outages retried on a real worker), ESI data refresh (endpoint groups, the
+cache, ESI's error limit retried on a real worker), historical data batches, the cache
 cleanup and the monitoring calls."""
 
 from datetime import date, timedelta
@@ -7,7 +8,12 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from examples.eve_nomad import CACHE_CLEANUP_QUEUE, HISTORICAL_DATA_QUEUE, TOKEN_REFRESH_QUEUE
+from examples.eve_nomad import (
+    CACHE_CLEANUP_QUEUE,
+    ESI_REFRESH_QUEUE,
+    HISTORICAL_DATA_QUEUE,
+    TOKEN_REFRESH_QUEUE,
+)
 from examples.eve_nomad.models import CacheEntry, CharacterToken, HistoricalCollection
 from examples.eve_nomad.monitoring import (
     alerts_check,
@@ -18,8 +24,11 @@ from examples.eve_nomad.monitoring import (
     queue_metrics_get,
 )
 from examples.eve_nomad.services import (
+    ENDPOINT_GROUPS,
     cache_cleanup,
     cache_cleanup_queue,
+    character_data_refresh_queue,
+    esi_data_refresh_queue,
     expiring_tokens_refresh_queue,
     historical_data_collect,
     historical_data_queue,
@@ -30,6 +39,7 @@ from examples.eve_nomad.tasks import (
     cleanup_cache,
     collect_historical_data,
     refresh_character_token,
+    refresh_esi_data,
     refresh_expiring_tokens,
 )
 from examples.tests.ledger import Job
@@ -204,3 +214,67 @@ def test_metrics_failed_jobs_health_and_alerts(settings, mailoutbox):
     assert health["healthy"] is False
     assert any(a["subject"] == HISTORICAL_DATA_QUEUE for a in health["alerts"])
     assert set(health) >= {"queues", "scheduledJobs", "workers"}
+
+
+# --- ESI data refresh -------------------------------------------------------------------------
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_esi_wallet_refresh_survives_the_error_limit_with_exponential_backoff(examples_worker):
+    token(90002, timedelta(hours=1), esi_rate_limited=1)
+
+    job_ids = character_data_refresh_queue(
+        character_id=90002, user_id=7, groups=["CHARACTER_WALLET"], skip_cache=True
+    )
+
+    assert len(job_ids) == 3  # wallet, journal, transactions
+    wait_for(
+        lambda: Job.objects.filter(id__in=job_ids, status="completed").count() == 3, timeout=30
+    )
+    jobs = list(Job.objects.filter(id__in=job_ids))
+    assert {(j.queue, j.priority_name, j.max_attempts) for j in jobs} == {
+        (ESI_REFRESH_QUEUE, "NORMAL", 3)
+    }
+    # One request met ESI's error limit; its job's retry 2 s later fetched the data.
+    assert sorted(j.attempts for j in jobs) == [1, 1, 2]
+    assert CharacterToken.objects.get(character_id=90002).esi_rate_limited == 0
+    assert set(CacheEntry.objects.values_list("key", flat=True)) == {
+        "esi:characters:90002:wallet",
+        "esi:characters:90002:wallet/journal",
+        "esi:characters:90002:wallet/transactions",
+    }
+
+
+@pytest.mark.django_db
+def test_esi_refresh_uses_a_fresh_cache_unless_skipped_and_refuses_unknown_endpoints():
+    token(5, timedelta(hours=1))
+    wallet = "/latest/characters/{character_id}/wallet/"
+
+    first = esi_data_refresh_queue(
+        character_id=5, user_id=7, endpoint=wallet, priority="HIGH", requested_by="user"
+    )
+    run_enqueued_jobs(task=refresh_esi_data)
+    again = esi_data_refresh_queue(character_id=5, user_id=7, endpoint=wallet)
+    forced = esi_data_refresh_queue(character_id=5, user_id=7, endpoint=wallet, skip_cache=True)
+    run_enqueued_jobs(task=refresh_esi_data)
+
+    assert Job.objects.get(id=first).priority_name == "HIGH"
+    assert Job.objects.get(id=again).priority_name == "NORMAL"
+    assert Job.objects.get(id=first).result["cached"] is False
+    assert Job.objects.get(id=again).result["cached"] is True
+    assert Job.objects.get(id=forced).result["cached"] is False
+    entry = CacheEntry.objects.get(key="esi:characters:5:wallet")
+    assert entry.value["endpoint"] == "/latest/characters/5/wallet/"
+    assert entry.value["requested_by"] == "system"  # the forced refresh wrote it last
+    assert len(ENDPOINT_GROUPS) == 8
+    with pytest.raises(InvalidInput) as bad_endpoint:
+        esi_data_refresh_queue(character_id=5, user_id=7, endpoint="/latest/killmails/")
+    with pytest.raises(InvalidInput) as bad_group:
+        character_data_refresh_queue(character_id=5, user_id=7, groups=["CHARACTER_KILLS"])
+    assert (bad_endpoint.value.field, bad_group.value.field) == ("endpoint", "groups")
+    # A character without a token fails at once: only ESI's error limit is retried.
+    missing = esi_data_refresh_queue(character_id=404, user_id=7, endpoint=wallet)
+    run_enqueued_jobs(task=refresh_esi_data)
+    assert (Job.objects.get(id=missing).status, Job.objects.get(id=missing).attempts) == (
+        "failed",
+        1,
+    )

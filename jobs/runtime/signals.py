@@ -10,7 +10,14 @@ import contextlib
 import logging
 from typing import Any
 
-from celery.signals import task_unknown, worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (
+    task_unknown,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
+from django.db import connections
 
 from jobs.conf import jobs_settings
 from jobs.ledger.operations import job_record_unknown
@@ -36,6 +43,26 @@ def _start_heartbeat(role: str) -> None:
     )
     loop.start()
     _loops.append(loop)
+
+
+@worker_init.connect
+def on_worker_start(**kwargs: object) -> None:
+    """A worker keeps one database connection per process, whatever ``DB_POOL`` says.
+
+    The connection pool is the web's (threads of one process sharing a few connections).
+    Celery's Django fixup closes it in every forked pool process, after which each query
+    failed with "the pool is closed" and the ledger waited for a database that was up. An
+    environment that sets ``DB_POOL=1`` for every process (as the web entry points do) must
+    not break the workers started from it.
+    """
+    for alias in connections:
+        options = connections.settings[alias].get("OPTIONS", {})
+        if options.pop("pool", None):
+            connection = connections[alias]
+            if hasattr(connection, "close_pool"):
+                connection.close()
+                with contextlib.suppress(KeyError):
+                    connection.close_pool()
 
 
 @worker_process_init.connect

@@ -1,7 +1,7 @@
 """A real headless Chromium (Debian's ``chromium`` package) driven by Playwright, for tests
 that check what an operator sees in a browser.
 
-``scripts/test.sh`` installs the package when it is missing (``ensure_chromium`` in
+``scripts/test.sh`` installs the package when it is missing (``ensure_test_packages`` in
 ``scripts/services.sh``); Playwright's own browser download is never used. Screenshots go
 to ``var/test-artifacts/screenshots/`` so a CI run keeps them as artefacts.
 """

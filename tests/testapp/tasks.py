@@ -21,6 +21,14 @@ def record(self, key: str, seconds: float = 0.0) -> str:
     return key
 
 
+@job_task(name="testapp.connection_pooled")
+def connection_pooled() -> bool:
+    """Whether the process running it reaches the database through a connection pool."""
+    from django.db import connection
+
+    return connection.pool is not None
+
+
 @job_task(name="testapp.crash", max_attempts=10)
 def crash() -> None:
     """A poison job: kills the pool process running it, every time."""

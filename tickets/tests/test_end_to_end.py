@@ -114,7 +114,7 @@ def connect_then_run(user, job) -> tuple[dict, dict]:
 
     async def scenario():
         communicator = WebsocketCommunicator(
-            application, f"/ws/tickets/?token={token}", headers=ORIGIN
+            application, "/ws/tickets/", headers=ORIGIN, subprotocols=["bearer", token]
         )
         connected, _ = await communicator.connect(timeout=10)
         assert connected

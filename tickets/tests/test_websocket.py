@@ -1,4 +1,6 @@
-"""/ws/tickets/: authenticated users only, each on a group of their own."""
+"""/ws/tickets/: authenticated users only, each on a group of their own; the token comes
+in the subprotocol header or a first message (never the URL), and access is checked again
+while the socket is open."""
 
 import asyncio
 
@@ -9,26 +11,80 @@ from channels.layers import channel_layers
 from config.asgi import application
 from tests.support.auth import access_token
 from tests.support.websocket import ORIGIN, WebsocketCommunicator
+from tickets.consumers import TicketsConsumer
 from tickets.notifications import users_notify
 
-pytestmark = pytest.mark.django_db
+# transaction=True: the socket checks access again from its own database calls, which
+# close the connection of a test wrapped in a transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def socket(token: str | None = None) -> WebsocketCommunicator:
-    path = "/ws/tickets/" + (f"?token={token}" if token else "")
-    return WebsocketCommunicator(application, path, headers=ORIGIN)
+def socket(token: str | None = None, path: str = "/ws/tickets/") -> WebsocketCommunicator:
+    # The token rides in the Sec-WebSocket-Protocol header, never in the URL.
+    subprotocols = ["bearer", token] if token is not None else None
+    return WebsocketCommunicator(application, path, headers=ORIGIN, subprotocols=subprotocols)
 
 
-def test_anonymous_and_bad_tokens_are_turned_away():
+async def closed_with(communicator, *, timeout: float = 5) -> int | None:
+    """The close code the socket ends with (messages before it are skipped)."""
+    while True:
+        output = await communicator.receive_output(timeout=timeout)
+        if output["type"] == "websocket.close":
+            return output.get("code")
+
+
+def test_anonymous_bad_and_url_tokens_are_accepted_then_closed_with_4401(user, monkeypatch):
+    monkeypatch.setattr(TicketsConsumer, "auth_timeout", 0.3)  # anonymous: no first message
+    token = access_token(user)
+
     async def scenario():
         outcomes = []
-        for communicator in (socket(), socket("not-a-jwt")):
-            connected, code = await communicator.connect(timeout=5)
-            outcomes.append((connected, code))
+        for communicator, first in (
+            (socket(), None),
+            (socket("not-a-jwt"), None),
+            (socket(path=f"/ws/tickets/?token={token}"), None),
+            (socket(), {"action": "authenticate", "token": "not-a-jwt"}),
+            (socket(), {"type": "ping"}),
+        ):
+            connected, _ = await communicator.connect(timeout=5)
+            if first is not None:
+                await communicator.send_json_to(first)
+            outcomes.append((connected, await closed_with(communicator)))
             await communicator.disconnect()
         return outcomes
 
-    assert async_to_sync(scenario)() == [(False, 4401), (False, 4401)]
+    assert async_to_sync(scenario)() == [(True, 4401)] * 5
+
+
+def test_a_token_in_the_first_message_authenticates(user):
+    token = access_token(user)
+
+    async def scenario():
+        communicator = socket()
+        assert (await communicator.connect(timeout=5))[0]
+        await communicator.send_json_to({"action": "authenticate", "token": token})
+        hello = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return hello
+
+    assert async_to_sync(scenario)() == {"type": "connected", "user_id": user.pk}
+
+
+def test_a_deactivated_user_loses_the_socket_with_4403(user, monkeypatch):
+    monkeypatch.setattr(TicketsConsumer, "recheck_seconds", 0.2)
+    token = access_token(user)
+
+    async def scenario():
+        communicator = socket(token)
+        assert (await communicator.connect(timeout=5))[0]
+        await communicator.receive_json_from(timeout=5)
+        user.is_active = False
+        await sync_to_async(user.save)(update_fields=["is_active"])
+        code = await closed_with(communicator)
+        await communicator.disconnect()
+        return code
+
+    assert async_to_sync(scenario)() == 4403
 
 
 def test_a_notification_reaches_its_user_and_nobody_else(user, other_user):

@@ -7,9 +7,10 @@ import time
 import pytest
 
 from jobs.models import Job, JobStatus
+from tests.support.processes import worker_env
 from tests.support.waiting import wait_for
 from tests.testapp.models import SideEffect
-from tests.testapp.tasks import record
+from tests.testapp.tasks import connection_pooled, record
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -26,6 +27,27 @@ def test_each_job_runs_once(start_worker, pool, concurrency):
     assert set(
         Job.objects.filter(id__in=[r.id for r in results]).values_list("attempts", flat=True)
     ) == {1}
+
+
+@pytest.mark.parametrize("pool, concurrency", [("prefork", 2), ("threads", 4)])
+def test_a_worker_started_with_the_web_pool_setting_still_runs_jobs(
+    start_worker, pool, concurrency
+):
+    """DB_POOL=1 is the web's setting (config/asgi.py sets it in its process's environment);
+    a worker started from such an environment keeps one connection per process instead of
+    failing every query with "the pool is closed"."""
+    start_worker(
+        f"{pool}-pooled",
+        queues=["default"],
+        pool=pool,
+        concurrency=concurrency,
+        env=worker_env(DB_POOL="1"),
+    )
+    results = [record.delay(f"pooled-{pool}-{i}", 0) for i in range(5)]
+    for result in results:
+        result.get(timeout=30)
+    assert SideEffect.objects.filter(key__startswith=f"pooled-{pool}-").count() == 5
+    assert connection_pooled.delay().get(timeout=30) is False
 
 
 @pytest.mark.slow

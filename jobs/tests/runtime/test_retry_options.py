@@ -3,8 +3,9 @@ retry any exception unless it says otherwise: declared options, then real runs."
 
 import pytest
 from celery import shared_task
+from django.utils import timezone
 
-from jobs import job_task
+from jobs import custom, exponential, job_task, run_enqueued_jobs
 from jobs.ledger.backoff import Backoff
 from jobs.models import Job, JobStatus
 from tests.support.waiting import wait_for
@@ -46,6 +47,36 @@ def test_project_wide_defaults_apply_to_tasks_that_declare_nothing(settings):
 def test_plain_shared_task_keeps_celerys_own_retry_options():
     task = shared_task(name="test.options.plain", max_retries=7)(_body)
     assert task.max_retries == 7
+
+
+def _erp_down() -> None:
+    raise ConnectionError("ERP unreachable")
+
+
+@pytest.mark.django_db
+def test_a_custom_backoff_waits_1_then_2_minutes_through_the_ledger():
+    # BullMQ's custom backoff: delay = attemptsMade * 60000 (1 min, 2 min, 3 min).
+    task = job_task(
+        name="test.backoff.custom", max_attempts=3, backoff=custom(lambda attempt: attempt * 60)
+    )(_erp_down)
+    job_id = task.apply_async().id
+
+    waits = []
+    for _ in range(2):
+        run_enqueued_jobs(task=task, include_delayed=True, limit=1)
+        job = Job.objects.get(id=job_id)
+        waits.append(round((job.scheduled_for - timezone.now()).total_seconds()))
+    run_enqueued_jobs(task=task, include_delayed=True, limit=1)
+
+    assert waits == [60, 120]
+    job = Job.objects.get(id=job_id)
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 3)
+
+
+def test_exponential_backoff_is_capped_and_jitter_stays_within_the_window():
+    assert [exponential(1, max_delay=5).seconds(n) for n in range(1, 6)] == [1, 2, 4, 5, 5]
+    spread = [exponential(2, jitter=True).seconds(3) for _ in range(200)]
+    assert all(0 <= delay <= 8 for delay in spread) and len(set(spread)) > 1
 
 
 def _finished(job_id: str) -> Job:

@@ -98,12 +98,13 @@ def test_job_detail_shows_the_attempts_history_and_the_jobs_own_options(admin_cl
     page = admin_client.get(f"{JOBS}{job.id}/change/").content.decode()
 
     for text in (
-        "Attempts history",
+        "Timeline (attempts history)",
         "first blow",
         "second blow",
-        "host:1",
+        "on worker host:1",
         "Traceback of attempt 2",
-        "Retried",
+        "Attempt 1 raised, will be retried",
+        "Attempt 2 raised, no attempts left",
         "2500",
         "&quot;count&quot;: 7",
     ):
@@ -111,9 +112,10 @@ def test_job_detail_shows_the_attempts_history_and_the_jobs_own_options(admin_cl
 
 
 def _act(client, action: str, jobs) -> None:
-    response = client.post(
-        JOBS, {"action": action, "_selected_action": [str(j.id) for j in jobs]}, follow=True
-    )
+    selection = {"action": action, "_selected_action": [str(j.id) for j in jobs]}
+    asked = client.post(JOBS, selection)
+    assert asked.status_code == 200 and "confirmed" in asked.content.decode()
+    response = client.post(JOBS, {**selection, "confirmed": "yes"}, follow=True)
     assert response.status_code == 200
 
 

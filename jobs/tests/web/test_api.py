@@ -326,6 +326,18 @@ def test_failed_and_active_lists_are_newest_first_and_limited(staff_api):
     assert {j["status"] for j in staff_api.get("/api/jobs/active").json()} == {"active"}
 
 
+def test_without_a_limit_failed_and_active_list_50_and_a_queues_jobs_10(staff_api):
+    # The EVE Nomad admin API's defaults: /failed?limit=50, /active?limit=50, and a queue's
+    # jobs "limit: Number of jobs to return (default: 10)".
+    make_jobs(51, status=JobStatus.FAILED)
+    make_jobs(51, status=JobStatus.ACTIVE)
+    make_jobs(11, status=JobStatus.WAITING, queue="tickets.email")
+
+    assert len(staff_api.get("/api/jobs/failed").json()) == 50
+    assert len(staff_api.get("/api/jobs/active").json()) == 50
+    assert len(staff_api.get("/api/jobs/queues/tickets.email/jobs?status=waiting").json()) == 10
+
+
 @pytest.mark.parametrize("url", ["/api/jobs/failed", "/api/jobs/active", "/api/jobs/"])
 @pytest.mark.parametrize("limit", ["0", "-1", "1001", "abc", "1e9"])
 def test_limit_out_of_range_is_400(staff_api, url, limit):

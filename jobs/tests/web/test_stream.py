@@ -42,9 +42,10 @@ async def receive_until(comm, predicate, timeout: float = 20.0) -> list[dict]:
 # --- auth ------------------------------------------------------------------------------------
 @pytest.mark.security
 def test_anonymous_and_non_staff_are_closed_with_4401_and_4403(plain_user, monkeypatch):
-    from jobs.web.stream import consumer
+    from jobs.web.stream.consumer import JobStreamConsumer
 
-    monkeypatch.setattr(consumer, "AUTH_TIMEOUT", 0.5)  # anonymous: no authenticate message
+    # anonymous: no authenticate message
+    monkeypatch.setattr(JobStreamConsumer, "auth_timeout", 0.5)
     customer_token = access_token(plain_user)
 
     async def scenario():

@@ -7,11 +7,11 @@ WebSocket handshake):
 - the ``Sec-WebSocket-Protocol`` header: offer the two subprotocols ``bearer`` and the
   token (``new WebSocket(url, ["bearer", token])``); the server answers with ``bearer``;
 - or a first message ``{"action": "authenticate", "token": "<access token>"}``
-  (``jobs.web.stream.consumer``);
+  (``jobs.web.stream.authenticated``);
 - or the Django session cookie, for pages served by Django.
 
-The ``?token=`` query parameter is still read here for ``/ws/tickets/`` (the tickets app
-decides about its socket); ``/ws/jobs/`` refuses any ``token`` in its query string.
+A ``token`` in the query string is never read: every socket refuses it
+(``jobs.web.stream.authenticated``).
 
 ``current_user`` answers again, later, for an open socket: the token is validated again
 (expired, user deactivated or deleted, password changed) and the session is read afresh from
@@ -19,7 +19,6 @@ its store (logged out, password changed), so a consumer can close when access is
 """
 
 from importlib import import_module
-from urllib.parse import parse_qs
 
 from channels.auth import get_user
 from channels.db import database_sync_to_async
@@ -70,17 +69,13 @@ async def current_user(scope, token: str | None):
 
 
 class JWTAuthMiddleware(BaseMiddleware):
-    """Puts the user of a JWT on the scope: from the subprotocol header, else ``?token=``."""
+    """Puts the user of a JWT offered in the subprotocol header on the scope."""
 
     async def __call__(self, scope, receive, send):
         scope = dict(scope)
         token = token_from_subprotocols(scope.get("subprotocols"))
-        source = "subprotocol"
-        if token is None:
-            query = parse_qs(scope.get("query_string", b"").decode()).get("token")
-            token, source = (query[0], "query") if query else (None, "")
         if token is not None:
             scope["user"] = await user_for_token(token)
             scope["jwt"] = token
-            scope["auth_source"] = source
+            scope["auth_source"] = "subprotocol"
         return await super().__call__(scope, receive, send)
