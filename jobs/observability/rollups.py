@@ -310,5 +310,31 @@ def series(
     for row in _rows(since, until, queues):
         index = min(int((row.start - since) / step), points - 1)
         for key in (row.queue, "*"):
-            result.setdefault(key, [Totals() for _ in range(points)])[index].add(row)
+            if key not in result:
+                result[key] = [Totals() for _ in range(points)]
+            result[key][index].add(row)
+    return result
+
+
+def count_series(
+    *, since: datetime, until: datetime, points: int, queues: list[str] | None = None
+) -> dict[str, list[Totals]]:
+    """Like ``series`` but counts only (no histograms): what a day's or a week's sparkline
+    needs, read as plain columns (thousands of rows, no JSON to decode)."""
+    step = (until - since) / points
+    result: dict[str, list[Totals]] = {}
+    rows = _rows(since, until, queues).values_list(
+        "queue", "start", "enqueued", "completed", "failed", "retried", "cancelled"
+    )
+    for queue, start, enqueued, completed, failed, retried, cancelled in rows:
+        index = min(int((start - since) / step), points - 1)
+        for key in (queue, "*"):
+            if key not in result:
+                result[key] = [Totals() for _ in range(points)]
+            totals = result[key][index]
+            totals.enqueued += enqueued
+            totals.completed += completed
+            totals.failed += failed
+            totals.retried += retried
+            totals.cancelled += cancelled
     return result

@@ -11,7 +11,7 @@ from jobs.ledger.models import Job, JobStatus, QueueState, WorkerProcess
 from jobs.ledger.queues import is_paused, paused_queues, queue_names
 from jobs.ledger.selectors import STATUSES, queue_status_counts
 from jobs.ledger.workers import live_workers
-from jobs.observability.rollups import Totals, floor_minute, series
+from jobs.observability.rollups import Totals, count_series, floor_minute, series
 from jobs.scheduling.models import ScheduleFire
 from jobs.scheduling.operations import RELATED, scheduler_summary
 from jobs.scheduling.scheduler import schedule_spec_of
@@ -46,7 +46,9 @@ def overview(*, now: datetime | None = None) -> dict:
     until = floor_minute(now)
     windows = {}
     for key, _title, length, points in WINDOWS:
-        windows[key] = series(since=until - length, until=until, points=points)
+        # Percentiles are shown for the last hour only: the longer windows need counts.
+        read = series if key == "hour" else count_series
+        windows[key] = read(since=until - length, until=until, points=points)
     rows = []
     for queue in queues:
         hour = windows["hour"].get(queue, [])
