@@ -21,7 +21,8 @@ finished in it, aggregated in the database (``jobs.ledger.selectors.minute_outco
   into hourly rows, kept for ``HOUR_KEEP`` (90 days).
 
 Jobs removed the moment they finish (``remove_on_complete``/``remove_on_fail`` true) leave
-no row to roll up and are not counted.
+no row to roll up and are not counted; nor is a finish committed more than ``REROLL`` after
+its timestamp (a worker that waited out a long database outage with the statement ready).
 """
 
 import bisect
