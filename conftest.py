@@ -11,6 +11,7 @@ import os
 import pytest
 
 from tests.support.processes import ALL_QUEUES, WorkerMailbox, WorkerProcess, worker_env
+from tests.support.web_server import WebServer
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +61,25 @@ def start_worker(transactional_db, worker_mailbox):
 def worker(start_worker):
     """A ready worker for all queues with two pool processes."""
     return start_worker()
+
+
+# --- the web command, for browsers and real clients ------------------------------------------
+@pytest.fixture(scope="session")
+def web_command(django_db_setup, django_db_blocker):
+    """The documented web command (uvicorn serving config.asgi) on the test database and test
+    Redis, started once for the tests that drive it as a browser or a socket client does.
+    Tests that cut its dependencies start their own (``tests/test_outages.py``)."""
+    with django_db_blocker.unblock():
+        server = WebServer(worker_env(), pool=False, name="web-command").wait_ready()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def operator_credentials(django_user_model) -> tuple[str, str]:
+    """A superuser's username and password, for logging in through the admin's own form."""
+    django_user_model.objects.create_superuser("operator", "ops@example.com", "operator-pass")
+    return ("operator", "operator-pass")
 
 
 def pytest_report_header(config):

@@ -5,14 +5,11 @@ job's timeline and its Retry button, a failure group retried at once, and the jo
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from jobs.models import Job, JobAttempt, JobStatus
 from tests.support.browser import admin_login, chromium, screenshot
 from tests.support.ledger_rows import make_job
-from tests.support.processes import worker_env
-from tests.support.web_server import WebServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -22,20 +19,6 @@ TRACEBACK = (
     "    smtp.send(message)\n"
     "smtplib.SMTPServerDisconnected: Connection unexpectedly closed"
 )
-
-
-@pytest.fixture(scope="module")
-def web(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        server = WebServer(worker_env(), pool=False, name="web-admin-ops").wait_ready()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def staff():
-    get_user_model().objects.create_superuser("operator", "ops@example.com", "operator-pass")
-    return ("operator", "operator-pass")
 
 
 def failed_job(*, task: str, error: str, worker: str = "host-a:4242") -> Job:
@@ -70,15 +53,15 @@ def failed_job(*, task: str, error: str, worker: str = "host-a:4242") -> Job:
     return job
 
 
-def test_an_operator_reads_a_failed_jobs_timeline_and_retries_it(web, staff):
+def test_an_operator_reads_a_failed_jobs_timeline_and_retries_it(web_command, operator_credentials):
     job = failed_job(
         task="examples.ecommerce.send_receipt",
         error="SMTPServerDisconnected: Connection unexpectedly closed",
     )
     with chromium() as context:
         page = context.new_page()
-        admin_login(page, web.url(""), *staff)
-        page.goto(web.url(f"/admin/jobs/job/{job.id}/change/"))
+        admin_login(page, web_command.url(""), *operator_credentials)
+        page.goto(web_command.url(f"/admin/jobs/job/{job.id}/change/"))
         timeline = page.locator(".job-timeline")
         text = timeline.inner_text()
         screenshot(page, "admin-job-timeline")
@@ -94,13 +77,13 @@ def test_an_operator_reads_a_failed_jobs_timeline_and_retries_it(web, staff):
         screenshot(page, "admin-job-retry-confirm")
         assert "Run this job again" in page.inner_text("#content")
         page.click("input[type=submit][value^='Yes']")
-        page.wait_for_url(web.url(f"/admin/jobs/job/{job.id}/change/"))
+        page.wait_for_url(web_command.url(f"/admin/jobs/job/{job.id}/change/"))
 
         assert "Retry: done." in page.inner_text(".messagelist")
     assert Job.objects.get(id=job.id).status == JobStatus.WAITING
 
 
-def test_an_operator_retries_a_whole_failure_group(web, staff):
+def test_an_operator_retries_a_whole_failure_group(web_command, operator_credentials):
     group = [
         failed_job(task="examples.ecommerce.send_receipt", error=f"TimeoutError: SMTP {n}s")
         for n in (30, 30, 30)
@@ -108,10 +91,10 @@ def test_an_operator_retries_a_whole_failure_group(web, staff):
     other = failed_job(task="examples.ecommerce.charge", error="KeyError: 'card'")
     with chromium() as context:
         page = context.new_page()
-        admin_login(page, web.url(""), *staff)
-        page.goto(web.url("/admin/jobs/job/"))
+        admin_login(page, web_command.url(""), *operator_credentials)
+        page.goto(web_command.url("/admin/jobs/job/"))
         page.click("text=Failures by error")
-        page.wait_for_url(web.url("/admin/jobs/job/failures/"))
+        page.wait_for_url(web_command.url("/admin/jobs/job/failures/"))
         screenshot(page, "admin-failures")
         first = page.locator("tr.failure-group").first
         assert "TimeoutError: SMTP 30s" in first.inner_text()
@@ -121,7 +104,7 @@ def test_an_operator_retries_a_whole_failure_group(web, staff):
         screenshot(page, "admin-failures-retry-confirm")
         assert "Retry all 3 failed job(s) of this group?" in page.inner_text("#content")
         page.click("input[type=submit][value^='Yes']")
-        page.wait_for_url(web.url("/admin/jobs/job/failures/"))
+        page.wait_for_url(web_command.url("/admin/jobs/job/failures/"))
         assert "Retried job(s): 3." in page.inner_text(".messagelist")
 
     statuses = dict(Job.objects.values_list("id", "status"))
@@ -129,7 +112,9 @@ def test_an_operator_retries_a_whole_failure_group(web, staff):
     assert statuses[other.id] == JobStatus.FAILED
 
 
-def test_the_job_list_fits_1400_px_and_its_search_finds_short_ids_keys_and_errors(web, staff):
+def test_the_job_list_fits_1400_px_and_its_search_finds_short_ids_keys_and_errors(
+    web_command, operator_credentials
+):
     target = failed_job(
         task="examples.eve_nomad.refresh_expiring_tokens",
         error="PermissionError: token for character 90001234 was revoked",
@@ -145,8 +130,8 @@ def test_the_job_list_fits_1400_px_and_its_search_finds_short_ids_keys_and_error
     short = str(target.id)[:8]
     with chromium(viewport=(1400, 900)) as context:
         page = context.new_page()
-        admin_login(page, web.url(""), *staff)
-        page.goto(web.url("/admin/jobs/job/"))
+        admin_login(page, web_command.url(""), *operator_credentials)
+        page.goto(web_command.url("/admin/jobs/job/"))
         screenshot(page, "admin-job-list-1400")
         widths = page.evaluate(
             "() => ({table: document.querySelector('#result_list').getBoundingClientRect().right,"

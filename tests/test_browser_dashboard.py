@@ -5,7 +5,6 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from playwright.sync_api import expect
@@ -14,28 +13,13 @@ from jobs.ledger.models import JobStatus
 from jobs.ledger.selectors import STATUSES, queue_status_counts
 from tests.support.browser import admin_login, chromium, screenshot
 from tests.support.ledger_rows import make_job
-from tests.support.processes import worker_env
-from tests.support.web_server import WebServer
 from tests.testapp.tasks import progress_steps
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def web():
-    server = WebServer(worker_env(), pool=False).wait_ready()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def staff():
-    get_user_model().objects.create_superuser("operator", "ops@example.com", "operator-pass")
-    return ("operator", "operator-pass")
-
-
 def test_an_operator_sees_the_ledgers_counts_and_a_running_jobs_progress_live(
-    web, staff, start_worker
+    web_command, operator_credentials, start_worker
 ):
     # A queue no worker consumes here keeps its counts still while the page is read.
     for status, n in ((JobStatus.COMPLETED, 3), (JobStatus.FAILED, 2), (JobStatus.WAITING, 4)):
@@ -48,9 +32,9 @@ def test_an_operator_sees_the_ledgers_counts_and_a_running_jobs_progress_live(
 
     with chromium() as context:
         page = context.new_page()
-        admin_login(page, web.url(""), *staff)
+        admin_login(page, web_command.url(""), *operator_credentials)
         page.click("#jobs-dashboard-link a >> text=Jobs dashboard")
-        page.wait_for_url(web.url("/admin/dashboard/"))
+        page.wait_for_url(web_command.url("/admin/dashboard/"))
         row = page.locator('tr[data-queue="examples.jobs"]')
         shown = {s: int(row.locator(f'td[data-status="{s}"]').inner_text()) for s in STATUSES}
         assert shown == ledger and shown["waiting"] == 4 and shown["failed"] == 2
@@ -82,14 +66,14 @@ def _enqueue_progress_job() -> str:
         connection.close()
 
 
-def test_an_operator_disables_enables_and_runs_a_schedule(web, staff):
+def test_an_operator_disables_enables_and_runs_a_schedule(web_command, operator_credentials):
     crontab = CrontabSchedule.objects.create(minute="*/5", hour="*", timezone="UTC")
     PeriodicTask.objects.create(name="reports.every-5", task="jobs.noop", crontab=crontab)
 
     with chromium() as context:
         page = context.new_page()
-        admin_login(page, web.url(""), *staff)
-        page.goto(web.url("/admin/dashboard/schedules/"))
+        admin_login(page, web_command.url(""), *operator_credentials)
+        page.goto(web_command.url("/admin/dashboard/schedules/"))
         row = page.locator('tr[data-schedule="reports.every-5"]')
         fires = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d[05]:00\s*){3}")
         assert fires.fullmatch(row.locator("td.next").inner_text().strip())

@@ -10,20 +10,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.support.auth import access_token
-from tests.support.processes import worker_env
-from tests.support.web_server import WebServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 ORIGIN = "http://127.0.0.1"
-
-
-@pytest.fixture(scope="module")
-def web(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        server = WebServer(worker_env(), pool=False, name="web-ws").wait_ready()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -34,9 +24,9 @@ def tokens():
     return {"customer": access_token(customer), "staff": access_token(staff)}
 
 
-def received(web, path: str, *, bearer: str | None = None, first: dict | None = None):
+def received(web_command, path: str, *, bearer: str | None = None, first: dict | None = None):
     """The messages the client received and the close code it saw."""
-    url = web.url(path).replace("http://", "ws://")
+    url = web_command.url(path).replace("http://", "ws://")
     subprotocols = ["bearer", bearer] if bearer is not None else None
     messages = []
     with connect(url, origin=ORIGIN, subprotocols=subprotocols, open_timeout=10) as socket:
@@ -52,24 +42,26 @@ def received(web, path: str, *, bearer: str | None = None, first: dict | None = 
 
 
 @pytest.mark.parametrize("path", ["/ws/jobs/", "/ws/tickets/"])
-def test_a_real_client_sees_4401_without_valid_credentials(web, tokens, path):
-    in_url = received(web, f"{path}?token={tokens['staff']}")
-    bad_header = received(web, path, bearer="not-a-jwt")
-    bad_message = received(web, path, first={"action": "authenticate", "token": "not-a-jwt"})
-    other_first = received(web, path, first={"type": "ping"})
+def test_a_real_client_sees_4401_without_valid_credentials(web_command, tokens, path):
+    in_url = received(web_command, f"{path}?token={tokens['staff']}")
+    bad_header = received(web_command, path, bearer="not-a-jwt")
+    bad_message = received(
+        web_command, path, first={"action": "authenticate", "token": "not-a-jwt"}
+    )
+    other_first = received(web_command, path, first={"type": "ping"})
 
     assert [code for _, code in (in_url, bad_header, bad_message, other_first)] == [4401] * 4
     assert any("not accepted in the URL" in m.get("detail", "") for m in in_url[0])
 
 
-def test_a_real_client_sees_4403_on_the_staff_stream_as_a_customer(web, tokens):
-    assert received(web, "/ws/jobs/", bearer=tokens["customer"])[1] == 4403
+def test_a_real_client_sees_4403_on_the_staff_stream_as_a_customer(web_command, tokens):
+    assert received(web_command, "/ws/jobs/", bearer=tokens["customer"])[1] == 4403
 
 
-def test_the_tickets_socket_takes_the_token_in_the_header_or_the_first_message(web, tokens):
-    by_header, code = received(web, "/ws/tickets/", bearer=tokens["customer"])
+def test_the_tickets_socket_takes_the_token_in_the_header_or_the_first_message(web_command, tokens):
+    by_header, code = received(web_command, "/ws/tickets/", bearer=tokens["customer"])
     by_message, _ = received(
-        web, "/ws/tickets/", first={"action": "authenticate", "token": tokens["customer"]}
+        web_command, "/ws/tickets/", first={"action": "authenticate", "token": tokens["customer"]}
     )
 
     assert code is None
