@@ -38,6 +38,8 @@ def test_an_operator_sees_the_ledgers_counts_and_a_running_jobs_progress_live(
         row = page.locator('tr[data-queue="examples.jobs"]')
         shown = {s: int(row.locator(f'td[data-status="{s}"]').inner_text()) for s in STATUSES}
         assert shown == ledger and shown["waiting"] == 4 and shown["failed"] == 2
+        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"the overview is {width[0]} px wide on a {width[1]} px screen"
         screenshot(page, "dashboard-overview")
 
         page.click(".dashboard-tabs >> text=Live")

@@ -7,7 +7,7 @@ COLOURS = {"completed": "#417690", "failed": "#ba2121"}
 
 
 def sparkline(
-    lines: dict[str, list[float]], *, label: str, width: int = 160, height: int = 28
+    lines: dict[str, list[float]], *, label: str, width: int = 120, height: int = 28
 ) -> SafeString:
     """One polyline per series (same length), scaled together from zero to their peak."""
     peak = max((v for values in lines.values() for v in values), default=0.0) or 1.0

@@ -23,7 +23,15 @@ def _page(request: HttpRequest, template: str, tab: str, title: str, **context) 
     return TemplateResponse(
         request,
         f"admin/jobs/dashboard/{template}",
-        {**admin.site.each_context(request), "title": title, "tab": tab, **context},
+        {
+            **admin.site.each_context(request),
+            # The queue table needs the page's width: the app sidebar would push it past a
+            # 1400 px screen (as on the job list).
+            "is_nav_sidebar_enabled": False,
+            "title": title,
+            "tab": tab,
+            **context,
+        },
     )
 
 
