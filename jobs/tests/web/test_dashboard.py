@@ -6,6 +6,7 @@ from django.test import Client
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from jobs.ledger.models import JobStatus
+from jobs.ledger.queues import queue_pause
 from tests.support.ledger_rows import make_job
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +75,20 @@ def test_a_schedule_is_disabled_and_run_by_a_post_with_the_csrf_token(operator):
         {"name": "every-5", "action": "run", "csrfmiddlewaretoken": token},
     )
     assert "enqueued now as job" in client.get("/admin/dashboard/schedules/").content.decode()
+
+
+def test_the_overview_says_what_needs_attention_what_failed_and_what_runs_next(staff_client):
+    for _ in range(3):
+        make_job(status=JobStatus.FAILED, task="jobs.fail", error="ValueError: card declined")
+    make_job(status=JobStatus.FAILED, task="jobs.sleep", error="TimeoutError: slow")
+    queue_pause(queue="default")
+    crontab = CrontabSchedule.objects.create(minute="*/5", hour="*", timezone="UTC")
+    PeriodicTask.objects.create(name="reports.every-5", task="jobs.noop", crontab=crontab)
+
+    page = staff_client.get("/admin/dashboard/").content.decode()
+    attention = page.split('id="attention"')[1].split("<h2>Activity across queues</h2>")[0]
+    assert "queue default is paused" in attention
+    failures = attention.split('id="top-failures"')[1].split("</table>")[0]
+    assert failures.index("jobs.fail") < failures.index("jobs.sleep")  # most frequent first
+    assert '<td class="num">3</td>' in failures and "ValueError: card declined" in failures
+    assert "reports.every-5" in attention.split('id="next-fires"')[1]

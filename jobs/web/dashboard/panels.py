@@ -7,10 +7,12 @@ from django.db.models import Max
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from jobs.ledger.failure_groups import failure_groups
 from jobs.ledger.models import Job, JobStatus, QueueState, WorkerProcess
 from jobs.ledger.queues import is_paused, paused_queues, queue_names
 from jobs.ledger.selectors import STATUSES, queue_status_counts
 from jobs.ledger.workers import live_workers
+from jobs.observability.health import system_health
 from jobs.observability.rollups import Totals, count_series, floor_minute, series
 from jobs.scheduling.models import ScheduleFire
 from jobs.scheduling.operations import RELATED, scheduler_summary
@@ -25,6 +27,10 @@ WINDOWS = (
 )
 RUNNING_LIMIT = 100
 UPCOMING = 3
+# The overview's "needs attention" panel: a few of each, the full lists are a click away.
+ATTENTION_FAILURES = 5
+ATTENTION_FAILURES_SCAN = 2_000
+ATTENTION_NEXT_FIRES = 5
 
 
 def _ms(value: float | None) -> str:
@@ -92,6 +98,36 @@ def overview(*, now: datetime | None = None) -> dict:
         "activity": activity,
         "windows": [title for _key, title, _length, _points in WINDOWS],
         "generated_at": now,
+    }
+
+
+def attention(*, now: datetime | None = None) -> dict:
+    """The overview's answers to "is it healthy, what is stuck, what failed and why, what
+    runs next": the health checks' issues (the same as ``/api/jobs/health``), the most
+    frequent failures among the newest failed jobs, and the next schedule fires."""
+    now = now or timezone.now()
+    health = system_health(now=now)
+    issues = [
+        *health["degraded"],
+        *health["queues"]["issues"],
+        *health["scheduledJobs"]["issues"],
+        *health["workers"]["issues"],
+        *(f"alert: {a['message']}" for a in health["alerts"] if a.get("message")),
+    ]
+    groups, _read = failure_groups(scan=ATTENTION_FAILURES_SCAN)
+    fires = sorted(
+        (
+            (fire, entry["name"], entry.get("task", ""))
+            for entry in schedules(now=now)
+            for fire in entry["upcoming"][:1]
+        ),
+        key=lambda item: item[0],
+    )[:ATTENTION_NEXT_FIRES]
+    return {
+        "healthy": health["healthy"],
+        "issues": issues,
+        "failures": groups[:ATTENTION_FAILURES],
+        "next_fires": [{"at": at, "name": name, "task": task} for at, name, task in fires],
     }
 
 

@@ -38,7 +38,14 @@ def _page(request: HttpRequest, template: str, tab: str, title: str, **context) 
 @staff_member_required
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    return _page(request, "overview.html", "overview", "Jobs dashboard", **panels.overview())
+    return _page(
+        request,
+        "overview.html",
+        "overview",
+        "Jobs dashboard",
+        **panels.overview(),
+        attention=panels.attention(),
+    )
 
 
 @staff_member_required
