@@ -9,6 +9,9 @@ from jobs.ledger.models import (
     JobStatus,
     QueueState,
     WorkerProcess,
+    Workflow,
+    WorkflowChord,
+    WorkflowStep,
 )
 from jobs.observability.models import Alert, AlertRule
 from jobs.scheduling.models import ScheduleFire, ScheduleOptions
@@ -26,4 +29,7 @@ __all__ = [
     "ScheduleFire",
     "ScheduleOptions",
     "WorkerProcess",
+    "Workflow",
+    "WorkflowChord",
+    "WorkflowStep",
 ]

@@ -35,6 +35,9 @@ class Claim:
     backoff: dict | None = None
     remove_on_complete: bool = False
     remove_on_fail: bool = False
+    # What the job's end sets off when it is a step of a workflow (jobs.ledger.workflows);
+    # None for every other job, which is all the completion path checks.
+    continuation: dict | None = None
 
     @classmethod
     def of_job(cls, job: Job) -> "Claim":
@@ -47,6 +50,7 @@ class Claim:
             backoff=job.backoff,
             remove_on_complete=job.remove_on_complete is True,
             remove_on_fail=job.remove_on_fail is True,
+            continuation=job.continuation,
         )
 
 
@@ -114,6 +118,7 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
     if row is None:
         return None
     backoff = row[2]
+    continuation = row[5]
     return Claim(
         job_id=job_id,
         attempts=row[0],
@@ -123,6 +128,9 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
         backoff=json.loads(backoff) if isinstance(backoff, str | bytes) else backoff,
         remove_on_complete=bool(row[3]),
         remove_on_fail=bool(row[4]),
+        continuation=json.loads(continuation)
+        if isinstance(continuation, str | bytes)
+        else continuation,
     )
 
 
@@ -157,6 +165,36 @@ def job_complete(*, claim: Claim, result) -> bool:
     ]
 
     return bool(reconnecting(lambda: prepared.execute(sql.COMPLETE, params)))
+
+
+def job_complete_step(*, claim: Claim, result) -> bool:
+    """The completion of a workflow step, in the caller's transaction (the one that creates
+    what the step sets off): the same fenced statement, never the removal of the row (a
+    step's result is what its successors and its workflow's page read)."""
+    params = [
+        JobStatus.COMPLETED,
+        timezone.now(),
+        None
+        if result is None
+        else Job._meta.get_field("result").get_db_prep_value(result, connection),
+        _pk(claim.job_id),
+        JobStatus.ACTIVE,
+        claim.attempts,
+    ]
+    return bool(prepared.execute(sql.COMPLETE, params))
+
+
+def job_fail_step(*, claim: Claim, error: str, traceback: str) -> bool:
+    """The failure of a workflow step, in the caller's transaction (the one that applies its
+    error callbacks and cancels its dependants). The admins' mail is the caller's, after
+    the commit."""
+    return _end_attempt(
+        claim=claim,
+        status=JobStatus.FAILED,
+        outcome=AttemptOutcome.FAILED,
+        error=error,
+        traceback=traceback,
+    )
 
 
 def _remove_finished(claim: Claim) -> tuple[str, str] | None:

@@ -32,11 +32,12 @@ from jobs.conf import jobs_settings
 from jobs.errors import InvalidArguments, InvalidInput, PermanentError
 from jobs.ledger import attempts, broker, enqueue
 from jobs.ledger import backoff as backoff_policies
+from jobs.ledger import workflows as ledger_workflows
 from jobs.ledger.enqueue import JobSpec, job_enqueue
 from jobs.ledger.models import Job, JobStatus
 from jobs.ledger.priorities import Priority
 from jobs.ledger.workers import process_name, worker_name
-from jobs.runtime import rate_limits
+from jobs.runtime import rate_limits, workflows
 from jobs.runtime.result import LedgerResult
 
 log = logging.getLogger(__name__)
@@ -162,15 +163,37 @@ class LedgerTask(Task):
                 shadow=shadow,
                 **options,
             )
-        if link or link_error:
-            raise ValueError(
-                "callbacks (link/link_error, chains, chords) are not recorded in the ledger; "
-                "enqueue the next job from the task body, or use ledger=False"
+        canvas: dict = {}
+        steps: list = []
+        position = 0
+        if workflows.is_canvas_call(options, link, link_error):
+            # A step of Celery's canvas (chain, group, chord, link): recorded with what it
+            # sets off, in this transaction (jobs/runtime/workflows.py).
+            canvas, steps, position = workflows.canvas_spec_fields(
+                task_name=self.name,
+                task_id=task_id,
+                options=options,
+                link=link,
+                link_error=link_error,
             )
+        if canvas:
+            # The step and its workflow's record commit together (or with the caller's
+            # transaction), never one without the other.
+            with transaction.atomic():
+                job, created = self._enqueue(args, kwargs, options, canvas)
+                if created:
+                    ledger_workflows.workflow_record(
+                        workflow_id=canvas["workflow_id"], steps=steps, position=position
+                    )
+        else:
+            job, created = self._enqueue(args, kwargs, options, canvas)
+        return LedgerResult(str(job.id), job=job, created=created, app=self.app)
+
+    def _enqueue(self, args, kwargs, options: dict, canvas: dict) -> tuple[Job, bool]:
         eta = options.get("eta")
         if isinstance(eta, str):
             eta = datetime.fromisoformat(eta)
-        job, created = job_enqueue(
+        return job_enqueue(
             JobSpec(
                 task=self.name,
                 args=args or (),
@@ -187,10 +210,10 @@ class LedgerTask(Task):
                 remove_on_complete=options.get("remove_on_complete"),
                 remove_on_fail=options.get("remove_on_fail"),
                 unique_for=options.get("unique_for"),
+                **canvas,
             ),
             defaults=self,
         )
-        return LedgerResult(str(job.id), job=job, created=created, app=self.app)
 
     def retry(
         self,
@@ -246,7 +269,7 @@ class LedgerTask(Task):
         except Exception as exc:
             self._after_error(claim, exc)
             raise
-        attempts.job_complete(claim=claim, result=_jsonable(result))
+        _complete(claim, _jsonable(result))
         return result
 
     def run_in_process(self, job: Job) -> str:
@@ -324,7 +347,7 @@ class LedgerTask(Task):
         reaper requeued it) rolls its effect back. Exactly once for database effects."""
         with transaction.atomic():
             result = Task.__call__(self, *args, **kwargs)
-            if not attempts.job_complete(claim=claim, result=_jsonable(result)):
+            if not _complete(claim, _jsonable(result)):
                 transaction.set_rollback(True)
                 log.warning(
                     "job %s: attempt lost its claim; its effects were rolled back", claim.job_id
@@ -389,7 +412,7 @@ class LedgerTask(Task):
             )
             attempts.job_schedule_retry(claim=claim, delay=delay, error=error, traceback=trace)
             raise Ignore() from exc
-        attempts.job_fail(claim=claim, error=error, traceback=trace)
+        _fail(claim, error=error, traceback=trace)
 
     def backoff_of(self, claim: attempts.Claim) -> backoff_policies.Backoff:
         """The job's own backoff when it was enqueued with one, else the task's."""
@@ -425,7 +448,7 @@ class LedgerTask(Task):
                         traceback="",
                     )
                 else:
-                    attempts.job_fail(claim=claim, error=error, traceback="")
+                    _fail(claim, error=error, traceback="")
         return super().on_failure(exc, task_id, args, kwargs, einfo)
 
     def progress(self, percent: int, message: str = "") -> None:
@@ -439,6 +462,19 @@ class LedgerTask(Task):
             self.send_event("task-progress", **meta)
         except Exception:
             log.debug("progress not published to Celery", exc_info=True)
+
+
+def _complete(claim: attempts.Claim, result) -> bool:
+    # The one check a job in no workflow pays: its claim returned no continuation.
+    if claim.continuation is None:
+        return attempts.job_complete(claim=claim, result=result)
+    return workflows.complete_step(claim, result)
+
+
+def _fail(claim: attempts.Claim, *, error: str, traceback: str) -> bool:
+    if claim.continuation is None:
+        return attempts.job_fail(claim=claim, error=error, traceback=traceback)
+    return workflows.fail_step(claim, error=error, traceback=traceback)
 
 
 def _jsonable(value):
