@@ -268,3 +268,67 @@ def workflows_cancel_of_jobs(job_ids: Iterable[Any], *, reason: str) -> int:
     """The workflows of these jobs (ids, or not-yet-created step ids), cancelled."""
     workflows = {w for w in (workflow_of(str(i)) for i in job_ids) if w is not None}
     return sum(workflow_cancel(workflow_id=w, reason=reason) for w in workflows)
+
+
+# --- reading a workflow -------------------------------------------------------------------------
+PENDING = "pending"  # a step whose job has not been created yet
+
+
+def workflow_detail(object_id: str) -> dict | None:
+    """A workflow, found by its id or any of its steps' ids: its steps in order with their
+    jobs' status and timing (``pending`` for a step whose job does not exist yet), its
+    chords' counters, and its status: ``cancelled``, ``failed`` (a step failed), ``completed``
+    (every step that is not an error callback completed) or ``running``."""
+    workflow_id = workflow_of(object_id)
+    workflow = Workflow.objects.filter(id=workflow_id).first() if workflow_id else None
+    if workflow is None:
+        return None
+    steps = list(WorkflowStep.objects.filter(workflow=workflow).order_by("position", "id"))
+    jobs = {job.id: job for job in Job.objects.filter(workflow_id=workflow.id)}
+    rows = []
+    for step in steps:
+        rows.append(
+            _step_row(step.id, step.task, step.role, step.position, jobs.pop(step.id, None))
+        )
+    for job in sorted(jobs.values(), key=lambda j: j.created_at):  # created, never recorded
+        rows.append(_step_row(job.id, job.task, "job", len(rows), job))
+    counted = [r for r in rows if r["role"] != "link_error" or r["status"] != PENDING]
+    if workflow.cancelled_at is not None:
+        status = "cancelled"
+    elif any(r["status"] == JobStatus.FAILED for r in counted):
+        status = "failed"
+    elif counted and all(r["status"] == JobStatus.COMPLETED for r in counted):
+        status = "completed"
+    else:
+        status = "running"
+    started = [r["started_at"] for r in rows if r["started_at"]]
+    finished = [r["finished_at"] for r in rows if r["finished_at"]]
+    return {
+        "id": workflow.id,
+        "status": status,
+        "created_at": workflow.created_at,
+        "cancelled_at": workflow.cancelled_at,
+        "started_at": min(started) if started else None,
+        "finished_at": max(finished) if finished and status != "running" else None,
+        "steps": rows,
+        "chords": [
+            {"id": c.id, "size": c.size, "done": c.done, "state": c.state}
+            for c in WorkflowChord.objects.filter(workflow=workflow).order_by("created_at")
+        ],
+    }
+
+
+def _step_row(step_id, task: str, role: str, position: int, job: Job | None) -> dict:
+    return {
+        "id": step_id,
+        "task": task,
+        "role": role,
+        "position": position,
+        "status": job.status if job else PENDING,
+        "parent_id": job.parent_id if job else None,
+        "attempts": job.attempts if job else 0,
+        "created_at": job.created_at if job else None,
+        "started_at": job.started_at if job else None,
+        "finished_at": job.finished_at if job else None,
+        "error": job.error if job else "",
+    }

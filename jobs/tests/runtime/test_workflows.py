@@ -145,3 +145,41 @@ def test_cancelling_a_chain_half_way_starts_no_further_step(worker):
     assert Workflow.objects.get(id=running.workflow_id).cancelled_at is not None
     with pytest.raises(TaskRevokedError):
         AsyncResult(result.id).get(timeout=5)
+
+
+# --- the workflow's page and its cancellation through the API ---------------------------------
+def test_the_api_shows_a_workflow_by_any_of_its_ids_with_its_steps_in_order(worker, staff_api):
+    result = chain(add.s(1, 2), add.s(3), add.s(4)).apply_async()
+    running = staff_api.get(f"/api/jobs/workflows/{result.id}")
+    assert running.status_code == 200 and len(running.json()["steps"]) == 3
+
+    AsyncResult(result.id).get(timeout=30)
+    last = Job.objects.get(id=result.id)
+    body = staff_api.get(f"/api/jobs/workflows/{last.workflow_id}").json()
+    assert body["id"] == str(last.workflow_id) and body["status"] == "completed"
+    assert [s["status"] for s in body["steps"]] == ["completed"] * 3
+    assert body["steps"][-1]["id"] == result.id
+    assert body["steps"][-1]["parent_id"] == body["steps"][1]["id"]
+    assert body["started_at"] and body["finished_at"] and body["chords"] == []
+    assert all(s["started_at"] and s["finished_at"] for s in body["steps"])
+
+    job = staff_api.get(f"/api/jobs/{result.id}").json()
+    assert job["workflow_id"] == body["id"] and job["parent_id"] == body["steps"][1]["id"]
+    plain = add.delay(1, 1)
+    assert staff_api.get(f"/api/jobs/{plain.id}").json()["workflow_id"] is None
+    assert staff_api.get(f"/api/jobs/workflows/{plain.id}").status_code == 404
+
+
+def test_cancelling_a_workflow_through_the_api_cancels_its_steps_not_yet_created(staff_api):
+    result = chain(add.s(1, 2), add.s(3), add.s(4)).apply_async(countdown=60)
+
+    answer = staff_api.post(f"/api/jobs/workflows/{result.id}/cancel")
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["status"] == "cancelled" and body["cancelled_at"]
+    assert [s["status"] for s in body["steps"]] == ["cancelled"] * 3
+    assert Job.objects.filter(status=JobStatus.CANCELLED).count() == 3
+    with pytest.raises(TaskRevokedError, match="workflow cancelled"):
+        AsyncResult(result.id).get(timeout=5)
+    assert staff_api.post(f"/api/jobs/workflows/{result.id}/cancel").status_code == 200
