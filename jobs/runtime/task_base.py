@@ -105,21 +105,24 @@ class LedgerRequest(Request):
         if isinstance(exc, Terminated) and getattr(self.task, "ledger", False) and self.worker_pid:
             # revoke(terminate=True): the operator stopped it; not a crash to recover from.
             try:
-                attempts.job_terminated(
+                if attempts.job_terminated(
                     job_id=self.id, worker=worker_name(socket.gethostname(), self.worker_pid)
-                )
+                ):
+                    workflows.step_ended_abnormally(job_id=self.id)
             except Exception:
                 log.exception("could not record job %s as cancelled after termination", self.id)
             return super().on_failure(exc_info, send_failed_event, return_ok)
         lost = isinstance(exc, WorkerLostError | SystemExit | KeyboardInterrupt)
         if lost and getattr(self.task, "ledger", False) and self.worker_pid:
             try:
-                attempts.job_worker_lost(
+                ended = attempts.job_worker_lost(
                     job_id=self.id,
                     worker=worker_name(socket.gethostname(), self.worker_pid),
                     reason=type(exc).__name__,
                     poison_threshold=jobs_settings().poison_threshold,
                 )
+                if ended == JobStatus.FAILED:
+                    workflows.step_ended_abnormally(job_id=self.id)
             except Exception:
                 log.exception("could not requeue job %s after its worker was lost", self.id)
         return super().on_failure(exc_info, send_failed_event, return_ok)

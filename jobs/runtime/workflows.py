@@ -29,7 +29,7 @@ from kombu.utils import json as kombu_json
 from jobs.ledger import attempts
 from jobs.ledger import workflows as ledger_workflows
 from jobs.ledger.ids import uuid7
-from jobs.ledger.models import WorkflowChord
+from jobs.ledger.models import Job, JobStatus, WorkflowChord
 
 log = logging.getLogger(__name__)
 
@@ -146,50 +146,67 @@ def fail_step(claim: attempts.Claim, *, error: str, traceback: str) -> bool:
     def work() -> bool:
         if not attempts.job_fail_step(claim=claim, error=error, traceback=traceback):
             return False
-        workflow_id = continuation["workflow"]
-        cancelled = ledger_workflows.workflow_cancelled(workflow_id)
-        reason = (
-            "workflow cancelled" if cancelled else f"not run: job {claim.job_id} failed: {error}"
-        )
-        errbacks = [] if cancelled else list(continuation.get("link_error") or [])
-        ledger_workflows.steps_abandon(
-            steps=ledger_workflows.options_steps(continuation, link_error=cancelled),
-            workflow_id=workflow_id,
-            parent_id=claim.job_id,
-            reason=reason,
-        )
-        if continuation.get("chord"):
-            body = ledger_workflows.chord_end(
-                continuation["chord"], state=WorkflowChord.State.FAILED
-            )
-            if body is not None:
-                body_errbacks = (body.get("options") or {}).get("link_error") or []
-                ledger_workflows.steps_abandon(
-                    steps=ledger_workflows.signature_steps(
-                        {**body, "options": {**(body.get("options") or {}), "link_error": []}}
-                        if not cancelled
-                        else body,
-                        "chord_body",
-                    ),
-                    workflow_id=workflow_id,
-                    parent_id=claim.job_id,
-                    reason=reason,
-                )
-                if not cancelled:
-                    known = {str((s.get("options") or {}).get("task_id")) for s in errbacks}
-                    errbacks.extend(
-                        s
-                        for s in body_errbacks
-                        if str((s.get("options") or {}).get("task_id")) not in known
-                    )
-        for sig in errbacks:
-            _apply(sig, (claim.job_id,), workflow_id=workflow_id, parent_id=claim.job_id)
+        _after_failure(job_id=claim.job_id, continuation=continuation, error=error)
         return True
 
     failed = _in_transaction(work)
     if failed:
         attempts.notify_admins_of_failure(job_id=claim.job_id)
     return failed
+
+
+def step_ended_abnormally(*, job_id: str) -> None:
+    """A step that ended outside its attempt (its worker process kept dying and it failed
+    as a poison job, or a revoke terminated it): what it would have set off is settled, as
+    its failure would (or, terminated, its workflow's cancellation) settle it. Its own end
+    was written by the statement before, so this is a transaction of its own; a crash
+    between the two leaves the steps after it pending, visible on the workflow's page."""
+    job = Job.objects.filter(id=job_id).only("status", "error", "continuation").first()
+    if job is None or not job.continuation:
+        return
+    continuation = job.continuation
+
+    def work() -> None:
+        if job.status == JobStatus.FAILED:
+            _after_failure(job_id=job_id, continuation=continuation, error=job.error)
+        else:
+            ledger_workflows.continuation_abandon(
+                continuation=continuation, parent_id=job_id, reason=job.error or "cancelled"
+            )
+
+    _in_transaction(work)
+
+
+def _after_failure(*, job_id: str, continuation: dict, error: str) -> None:
+    workflow_id = continuation["workflow"]
+    cancelled = ledger_workflows.workflow_cancelled(workflow_id)
+    reason = "workflow cancelled" if cancelled else f"not run: job {job_id} failed: {error}"
+    errbacks = [] if cancelled else list(continuation.get("link_error") or [])
+    # The job's own error callbacks are applied below, so they are not cancelled here.
+    ledger_workflows.steps_abandon(
+        steps=ledger_workflows.options_steps(continuation, link_error=cancelled),
+        workflow_id=workflow_id,
+        parent_id=job_id,
+        reason=reason,
+    )
+    if continuation.get("chord"):
+        body = ledger_workflows.chord_end(continuation["chord"], state=WorkflowChord.State.FAILED)
+        if body is not None:
+            # Celery applies a failed chord's body's error callbacks; the body does not run.
+            options = body.get("options") or {}
+            ledger_workflows.steps_abandon(
+                steps=ledger_workflows.signature_steps(
+                    body if cancelled else {**body, "options": {**options, "link_error": []}},
+                    "chord_body",
+                ),
+                workflow_id=workflow_id,
+                parent_id=job_id,
+                reason=reason,
+            )
+            if not cancelled:
+                errbacks.extend(options.get("link_error") or [])
+    for sig in errbacks:
+        _apply(sig, (job_id,), workflow_id=workflow_id, parent_id=job_id)
 
 
 def _apply(

@@ -15,7 +15,7 @@ from jobs.models import Job, JobStatus, Workflow, WorkflowChord, WorkflowStep
 from jobs.tasks import sleep
 from tests.support.waiting import wait_for
 from tests.testapp.models import SideEffect
-from tests.testapp.tasks import add, collect, complete_then_die, note, step_fails, total
+from tests.testapp.tasks import add, collect, complete_then_die, crash, note, step_fails, total
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -108,6 +108,23 @@ def test_a_chord_of_100_runs_its_callback_once_with_every_result_in_order(worker
 def test_a_group_inside_a_chain_becomes_a_chord_over_the_ledger(worker):
     result = chain(add.s(1, 1), group(add.s(10), add.s(20)), total.s()).apply_async()
     assert AsyncResult(result.id).get(timeout=30) == 34
+
+
+def test_a_chain_inside_a_chord_header_counts_by_its_last_step(worker):
+    header = [chain(add.s(1, 1), add.s(1)), add.s(5, 5)]
+    result = chord(header)(collect.s())
+    assert AsyncResult(result.id).get(timeout=30) == [3, 10]
+
+
+def test_a_poison_step_fails_its_dependants_and_runs_link_error(worker):
+    result = chain(crash.si(), add.si(1, 1)).apply_async(link_error=note.s())
+
+    with pytest.raises(TaskRevokedError, match="poison job"):
+        AsyncResult(result.id).get(timeout=60)
+    poisoned = Job.objects.get(task="testapp.crash")
+    assert poisoned.status == JobStatus.FAILED
+    errback = wait_for(lambda: _finished(Job.objects.get(task="testapp.note").id), timeout=20)
+    assert errback.args == [str(poisoned.id)]
 
 
 def test_a_worker_killed_between_a_steps_completion_and_its_successors_start(start_worker):
