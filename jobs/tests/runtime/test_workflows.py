@@ -200,3 +200,36 @@ def test_cancelling_a_workflow_through_the_api_cancels_its_steps_not_yet_created
     with pytest.raises(TaskRevokedError, match="workflow cancelled"):
         AsyncResult(result.id).get(timeout=5)
     assert staff_api.post(f"/api/jobs/workflows/{result.id}/cancel").status_code == 200
+
+
+def test_retention_removes_a_workflows_record_once_its_jobs_are_gone():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.ledger.retention import apply_retention
+
+    gone = chain(add.s(1, 2), add.s(3)).apply_async(countdown=60)
+    kept = chain(add.s(1, 2), add.s(3)).apply_async(countdown=60)
+    gone_first = Job.objects.get(id=WorkflowStep.objects.get(id=gone.id).workflow_id)
+    Job.objects.filter(id=gone_first.id).delete()
+    Workflow.objects.update(created_at=timezone.now() - timedelta(days=30))
+
+    assert apply_retention()["workflows"] >= 1
+
+    assert not Workflow.objects.filter(id=gone_first.id).exists()
+    assert not WorkflowStep.objects.filter(id=gone.id).exists()
+    assert WorkflowStep.objects.filter(id=kept.id).exists()
+
+
+@pytest.mark.django_db(transaction=False)
+def test_run_enqueued_jobs_runs_a_chord_and_a_chain_in_process_through_the_ledger():
+    from jobs import run_enqueued_jobs
+
+    chained = chain(add.s(1, 2), add.s(3)).apply_async()
+    chorded = chord(add.s(i, i) for i in range(3))(total.s())
+
+    run_enqueued_jobs()
+
+    assert Job.objects.get(id=chained.id).result == 6
+    assert Job.objects.get(id=chorded.id).result == 6
