@@ -272,7 +272,16 @@ class LedgerTask(Task):
         except Exception as exc:
             self._after_error(claim, exc)
             raise
-        _complete(claim, _jsonable(result))
+        try:
+            _complete(claim, _jsonable(result))
+        except Exception as exc:
+            if claim.continuation is None:
+                raise
+            # The step ran but what it sets off could not be created (the next signature's
+            # arguments do not fit its task, say): its completion rolled back, so the step
+            # is retried or fails by its own policy, as an atomic step's would.
+            self._after_error(claim, exc)
+            raise
         return result
 
     def run_in_process(self, job: Job) -> str:

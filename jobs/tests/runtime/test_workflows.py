@@ -233,3 +233,17 @@ def test_run_enqueued_jobs_runs_a_chord_and_a_chain_in_process_through_the_ledge
 
     assert Job.objects.get(id=chained.id).result == 6
     assert Job.objects.get(id=chorded.id).result == 6
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_next_step_whose_arguments_do_not_fit_fails_the_step_saying_why():
+    from jobs import run_enqueued_jobs
+
+    result = chain(add.s(1, 2), add.s(4, 5)).apply_async()  # add(3, 4, 5): one too many
+
+    run_enqueued_jobs(include_delayed=True)
+
+    first = Job.objects.get(parent_id__isnull=True, task="testapp.add")
+    assert first.status == JobStatus.FAILED and "do not fit" in first.error
+    following = Job.objects.get(id=result.id)
+    assert following.status == JobStatus.CANCELLED and "do not fit" in following.error
