@@ -9,6 +9,9 @@ from jobs.ledger.models import (
     JobStatus,
     QueueState,
     WorkerProcess,
+    Workflow,
+    WorkflowChord,
+    WorkflowStep,
 )
 from jobs.observability.models import Alert, AlertRule, MetricsRollup, RollupPeriod, RollupWatermark
 from jobs.scheduling.models import ScheduleFire, ScheduleOptions
@@ -29,4 +32,7 @@ __all__ = [
     "ScheduleFire",
     "ScheduleOptions",
     "WorkerProcess",
+    "Workflow",
+    "WorkflowChord",
+    "WorkflowStep",
 ]

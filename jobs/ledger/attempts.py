@@ -39,6 +39,9 @@ class Claim:
     queue: str = ""
     scheduled_for: datetime | None = None
     started_at: datetime | None = None
+    # What the job's end sets off when it is a step of a workflow (jobs.ledger.workflows);
+    # None for every other job, which is all the completion path checks.
+    continuation: dict | None = None
 
     @classmethod
     def of_job(cls, job: Job) -> "Claim":
@@ -54,6 +57,7 @@ class Claim:
             queue=job.queue,
             scheduled_for=job.scheduled_for,
             started_at=job.started_at,
+            continuation=job.continuation,
         )
 
 
@@ -122,6 +126,7 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
     if row is None:
         return None
     backoff = row[2]
+    continuation = row[7]
     return Claim(
         job_id=job_id,
         attempts=row[0],
@@ -135,6 +140,9 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
         # SQLite's raw cursor hands timestamps back as text.
         scheduled_for=datetime.fromisoformat(row[6]) if isinstance(row[6], str) else row[6],
         started_at=started_at,
+        continuation=json.loads(continuation)
+        if isinstance(continuation, str | bytes)
+        else continuation,
     )
 
 
@@ -169,6 +177,36 @@ def job_complete(*, claim: Claim, result) -> bool:
     ]
 
     return bool(reconnecting(lambda: prepared.execute(sql.COMPLETE, params)))
+
+
+def job_complete_step(*, claim: Claim, result) -> bool:
+    """The completion of a workflow step, in the caller's transaction (the one that creates
+    what the step sets off): the same fenced statement, never the removal of the row (a
+    step's result is what its successors and its workflow's page read)."""
+    params = [
+        JobStatus.COMPLETED,
+        timezone.now(),
+        None
+        if result is None
+        else Job._meta.get_field("result").get_db_prep_value(result, connection),
+        _pk(claim.job_id),
+        JobStatus.ACTIVE,
+        claim.attempts,
+    ]
+    return bool(prepared.execute(sql.COMPLETE, params))
+
+
+def job_fail_step(*, claim: Claim, error: str, traceback: str) -> bool:
+    """The failure of a workflow step, in the caller's transaction (the one that applies its
+    error callbacks and cancels its dependants). The admins' mail is the caller's, after
+    the commit."""
+    return _end_attempt(
+        claim=claim,
+        status=JobStatus.FAILED,
+        outcome=AttemptOutcome.FAILED,
+        error=error,
+        traceback=traceback,
+    )
 
 
 def _remove_finished(claim: Claim) -> tuple[str, str] | None:

@@ -55,6 +55,12 @@ class JobSpec:
     remove_on_complete: bool | int | dict | None = None
     remove_on_fail: bool | int | dict | None = None
     unique_for: float | None = None
+    # A step of a workflow (jobs.ledger.workflows): the id Celery froze it with, its
+    # workflow, the job whose end created it, and what its own end sets off.
+    job_id: str | None = None
+    workflow_id: str | None = None
+    parent_id: str | None = None
+    continuation: dict | None = None
 
 
 def job_build(spec: JobSpec, *, now: datetime, defaults=None, check_arguments: bool = True) -> Job:
@@ -100,7 +106,7 @@ def job_build(spec: JobSpec, *, now: datetime, defaults=None, check_arguments: b
     job_options.unique_for_option(spec.unique_for, job_key=spec.job_key)
     due = spec.eta or (now + timedelta(seconds=spec.countdown or 0))
     status = JobStatus.DELAYED if due > now else JobStatus.WAITING
-    return Job(
+    job = Job(
         task=spec.task,
         args=list(args or ()),
         kwargs=dict(kwargs or {}),
@@ -117,13 +123,22 @@ def job_build(spec: JobSpec, *, now: datetime, defaults=None, check_arguments: b
         scheduled_for=max(due, now),
         published_at=now if status == JobStatus.WAITING else None,
     )
+    if spec.workflow_id is not None:
+        if spec.job_id:
+            job.id = spec.job_id
+        job.workflow_id = spec.workflow_id
+        job.parent_id = spec.parent_id
+        job.continuation = spec.continuation
+    return job
 
 
 def insert_jobs(jobs: list[Job]) -> list[Job]:
     """Write unsaved rows (ids already set) in one statement."""
     if not jobs:
         return jobs
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or jobs[0].workflow_id is not None:
+        # A workflow's steps (enqueued one at a time) take the ORM's INSERT, which writes
+        # their workflow columns; the hand-written statements leave those columns NULL.
         return Job.objects.bulk_create(jobs)
     rows = [[_column(job, name, kind) for name, kind in sql.INSERT_COLUMNS] for job in jobs]
     if len(rows) == 1:
@@ -169,6 +184,8 @@ def job_enqueue(spec: JobSpec, *, defaults=None) -> tuple[Job, bool]:
         if existing is not None:
             return existing, False
         job, created = _insert_keyed(job)
+    elif spec.job_id:
+        job, created = _insert_with_id(job)
     else:
         insert_jobs([job])
         publish_after_commit([job])
@@ -187,6 +204,21 @@ def _insert_keyed(job: Job) -> tuple[Job, bool]:
             insert_jobs([job])
     except IntegrityError:
         existing = live_job_with_key(job.job_key or "")
+        if existing is None:
+            raise
+        return existing, False
+    publish_after_commit([job])
+    return job, True
+
+
+def _insert_with_id(job: Job) -> tuple[Job, bool]:
+    """A job under an id given by the caller (a workflow step, frozen by Celery): if a job
+    has that id already (the step was created, or cancelled before it was), that job."""
+    try:
+        with transaction.atomic():
+            insert_jobs([job])
+    except IntegrityError:
+        existing = Job.objects.filter(id=job.id).first()
         if existing is None:
             raise
         return existing, False

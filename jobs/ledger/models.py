@@ -57,6 +57,13 @@ class Job(models.Model):
     # Set when a publish failed or a message was put back (paused queue, lost broker data):
     # the dispatcher publishes the job again.
     needs_publish = models.BooleanField(default=False)
+    # Canvas (chain, group, chord, link): the workflow the job belongs to, the job whose
+    # completion created it, and what its own end sets off (``jobs.ledger.workflows``:
+    # the rest of its chain, link / link_error signatures, its chord). All NULL for a job
+    # that is in no workflow, which is every job the hot path sees.
+    workflow_id = models.UUIDField(null=True, blank=True)
+    parent_id = models.UUIDField(null=True, blank=True)
+    continuation = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()
     scheduled_for = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
@@ -110,6 +117,12 @@ class Job(models.Model):
                 fields=["task", "-finished_at"],
                 condition=Q(status="failed", remove_on_fail__isnull=False),
                 name="job_remove_on_fail",
+            ),
+            # A workflow's jobs (its page, its cancellation); only jobs in a workflow.
+            models.Index(
+                fields=["workflow_id"],
+                condition=Q(workflow_id__isnull=False),
+                name="job_workflow",
             ),
         ]
         constraints = [
@@ -216,3 +229,64 @@ class WorkerProcess(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Workflow(models.Model):
+    """A canvas (chain, group, chord, link) enqueued through the ledger. Its id is Celery's
+    root id: the first job's id (a chain, a link), the group's id (a group, a chord).
+
+    The steps themselves are jobs (``Job.workflow_id``) once they exist, and
+    ``WorkflowStep`` rows from the moment the canvas is enqueued, so a step that has not
+    been created yet is known (its page, a revoke of its id)."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    created_at = models.DateTimeField()
+    # Set once by a cancel: no further step is created; the live ones are cancelled.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"workflow {self.id}"
+
+
+class WorkflowStep(models.Model):
+    """One task signature of a workflow, under the id its job has (or will have): Celery
+    freezes every signature of a canvas with its task id when the canvas is applied."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField(default=0)
+    task = models.CharField(max_length=200)
+    # How the step runs: "first", "chain", "link", "link_error", "group", "chord_body".
+    role = models.CharField(max_length=20, default="chain")
+
+    class Meta:
+        ordering = ["workflow", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.task} [{self.id}] in {self.workflow_id}"
+
+
+class WorkflowChord(models.Model):
+    """A chord's counter, in the database: each header job's completion adds one in its own
+    transaction; the one that reaches ``size`` creates the body's job in that transaction.
+    The row lock orders the header jobs' completions, so the body is created exactly once."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        FIRED = "fired", "Body created"
+        FAILED = "failed", "A header job failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, editable=False)  # the header group's id
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="chords")
+    # The ids whose results the body receives, in the header's order (a chain in the
+    # header counts by its last job).
+    header_ids = models.JSONField(default=list)
+    body = models.JSONField()
+    size = models.PositiveIntegerField()
+    done = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"chord {self.id} {self.done}/{self.size} {self.state}"

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jobs.errors import ConflictError, InvalidInput
+from jobs.ledger import workflows
 from jobs.ledger.enqueue import live_job_with_key, publish_after_commit
 from jobs.ledger.models import LIVE_STATUSES, Job, JobStatus
 from jobs.ledger.transition_log import log_transition
@@ -28,23 +29,28 @@ def _job_filter(job_id: str | None, job_key: str | None):
 
 
 def job_cancel(*, job_id: str | None = None, job_key: str | None = None) -> bool:
-    """Cancel a job that has not started. Durable: its message, if any, is ignored."""
+    """Cancel a job that has not started. Durable: its message, if any, is ignored. A job
+    that is a step of a workflow cancels its workflow: the steps after it would otherwise
+    wait for it for ever."""
     unstarted = [JobStatus.DELAYED, JobStatus.WAITING]
     # An operator's action, not the hot path: the row is read first for the transition log.
     found = (
         _job_filter(job_id, job_key)
         .filter(status__in=unstarted)
-        .values_list("id", "task", "queue", "attempts")
+        .values_list("id", "task", "queue", "attempts", "workflow_id")
     )
     cancelled = False
-    for pk, task, queue, attempt in found[:1]:
-        cancelled = bool(
-            Job.objects.filter(id=pk, status__in=unstarted).update(
-                status=JobStatus.CANCELLED, finished_at=timezone.now(), needs_publish=False
+    with transaction.atomic():
+        for pk, task, queue, attempt, workflow_id in found[:1]:
+            cancelled = bool(
+                Job.objects.filter(id=pk, status__in=unstarted).update(
+                    status=JobStatus.CANCELLED, finished_at=timezone.now(), needs_publish=False
+                )
             )
-        )
-        if cancelled:
-            log_transition("cancelled", job_id=str(pk), task=task, queue=queue, attempt=attempt)
+            if cancelled:
+                log_transition("cancelled", job_id=str(pk), task=task, queue=queue, attempt=attempt)
+                if workflow_id is not None:
+                    workflows.workflow_cancel(workflow_id=str(workflow_id))
     return cancelled
 
 
@@ -108,9 +114,13 @@ def jobs_revoke(*, job_ids: list[str]) -> int:
             continue
     if not ids:
         return 0
-    return Job.objects.filter(id__in=ids, status__in=[JobStatus.DELAYED, JobStatus.WAITING]).update(
-        status=JobStatus.CANCELLED, finished_at=timezone.now(), needs_publish=False
-    )
+    with transaction.atomic():
+        # A workflow's id, or any of its steps' (the result of a chain is its last step's,
+        # which has no job until the steps before it have run): the whole workflow.
+        in_workflows = workflows.workflows_cancel_of_jobs(ids, reason="workflow revoked")
+        return in_workflows + Job.objects.filter(
+            id__in=ids, status__in=[JobStatus.DELAYED, JobStatus.WAITING]
+        ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(), needs_publish=False)
 
 
 def job_record_unknown(

@@ -12,7 +12,7 @@ from django_celery_results.models import GroupResult, TaskResult
 from jobs.conf import jobs_settings
 from jobs.errors import InvalidInput
 from jobs.ledger import sql
-from jobs.ledger.models import FINISHED_STATUSES, Job, JobAttempt, JobStatus
+from jobs.ledger.models import FINISHED_STATUSES, Job, JobAttempt, JobStatus, Workflow
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,9 @@ def apply_job_options(*, finished_before: datetime | None = None) -> dict[str, i
 def apply_retention(*, finished_before: datetime | None = None) -> dict[str, int]:
     """Apply JOBS_RETENTION ({status: {"age": seconds, "count": n}}) to every queue, each
     job's own remove_on_complete / remove_on_fail, and trim django-celery-results to
-    JOBS_RESULTS_RETENTION seconds. ``finished_before``: no job that finished at or after
-    it is removed (the metrics rollup has not taken it in for good yet)."""
+    JOBS_RESULTS_RETENTION seconds, and the records of workflows older than that whose jobs
+    are all gone. ``finished_before``: no job that finished at or after it is removed (the
+    metrics rollup has not taken it in for good yet)."""
     removed: dict[str, int] = dict(apply_job_options(finished_before=finished_before))
     queues = list(Job.objects.values_list("queue", flat=True).distinct())
     for status, policy in jobs_settings().retention.items():
@@ -181,6 +182,14 @@ def apply_retention(*, finished_before: datetime | None = None) -> dict[str, int
         TaskResult.objects.filter(date_done__lt=cutoff).order_by("date_done"), None
     ) + _delete_in_batches(
         GroupResult.objects.filter(date_done__lt=cutoff).order_by("date_done"), None
+    )
+    # A workflow's record (its steps, its chords) goes once none of its jobs is left and it
+    # is older than the results: nothing can continue it then.
+    removed["workflows"] = _delete_in_batches(
+        Workflow.objects.filter(created_at__lt=cutoff)
+        .exclude(id__in=Job.objects.filter(workflow_id__isnull=False).values("workflow_id"))
+        .order_by("created_at"),
+        None,
     )
     log.info("retention removed %s", removed)
     return removed

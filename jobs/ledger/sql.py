@@ -5,7 +5,7 @@ or a prepared statement matters (the per-job hot path, and the metrics over mill
 rows). Each is PostgreSQL; the modules that use them fall back to the ORM on SQLite.
 """
 
-from jobs.ledger.models import Job, JobAttempt, QueueState
+from jobs.ledger.models import Job, JobAttempt, QueueState, Workflow
 
 # One statement claims the job, checks that its queue is not paused, and returns what the
 # retry decision needs: no SELECT on the hot path.
@@ -17,7 +17,8 @@ UPDATE {Job._meta.db_table}
    AND NOT EXISTS (SELECT 1 FROM {QueueState._meta.db_table} q
                     WHERE q.paused AND q.name IN ({Job._meta.db_table}.queue, %s))
 RETURNING attempts, max_attempts, backoff,
-          remove_on_complete = 'true', remove_on_fail = 'true', queue, scheduled_for
+          remove_on_complete = 'true', remove_on_fail = 'true', queue, scheduled_for,
+          continuation
 """
 
 
@@ -26,6 +27,13 @@ UPDATE {Job._meta.db_table}
    SET status = %s, finished_at = %s, result = %s, progress = 100
  WHERE id = %s AND status = %s AND attempts = %s
 """
+
+
+# A workflow's cancellation, read and held by the transaction that completes one of its
+# steps (jobs.ledger.workflows.workflow_cancelled).
+WORKFLOW_CANCELLED_FOR_SHARE = (
+    f"SELECT cancelled_at FROM {Workflow._meta.db_table} WHERE id = %s FOR SHARE"
+)
 
 
 # A job with remove_on_complete / remove_on_fail true ends by leaving the ledger: one

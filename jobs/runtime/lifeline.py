@@ -15,7 +15,7 @@ from jobs.conf import jobs_settings
 from jobs.ledger import attempts
 from jobs.ledger.models import Job, JobStatus
 from jobs.ledger.workers import live_workers
-from jobs.runtime import database_outage
+from jobs.runtime import database_outage, workflows
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ def reap_lost_jobs(now=None) -> dict[str, int]:
             outcome["requeued"] += 1
         elif status == JobStatus.FAILED:
             outcome["failed"] += 1
+            workflows.step_ended_abnormally(job_id=str(job_id))
     if any(outcome.values()):
         log.warning("reaper: %s", outcome)
     return outcome

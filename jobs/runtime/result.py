@@ -62,7 +62,11 @@ def ledger_meta(job: Job) -> dict[str, Any]:
         status, traceback = states.FAILURE, job.traceback or None
         result = _exception(JobFailed, f"job {job.id} failed: {job.error}")
     elif job.status == JobStatus.CANCELLED:
-        status, result = states.REVOKED, _exception(TaskRevokedError, f"job {job.id} cancelled")
+        reason = f": {job.error}" if job.error else ""
+        status, result = (
+            states.REVOKED,
+            _exception(TaskRevokedError, f"job {job.id} cancelled{reason}"),
+        )
     elif job.status == JobStatus.ACTIVE:
         if job.progress:
             status = "PROGRESS"

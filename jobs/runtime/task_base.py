@@ -32,12 +32,13 @@ from jobs.conf import jobs_settings
 from jobs.errors import InvalidArguments, InvalidInput, PermanentError
 from jobs.ledger import attempts, broker, enqueue
 from jobs.ledger import backoff as backoff_policies
+from jobs.ledger import workflows as ledger_workflows
 from jobs.ledger.enqueue import JobSpec, job_enqueue
 from jobs.ledger.models import Job, JobStatus
 from jobs.ledger.priorities import Priority
 from jobs.ledger.transition_log import log_transition, ms_between
 from jobs.ledger.workers import process_name, worker_name
-from jobs.runtime import rate_limits
+from jobs.runtime import rate_limits, workflows
 from jobs.runtime.result import LedgerResult
 
 log = logging.getLogger(__name__)
@@ -105,21 +106,24 @@ class LedgerRequest(Request):
         if isinstance(exc, Terminated) and getattr(self.task, "ledger", False) and self.worker_pid:
             # revoke(terminate=True): the operator stopped it; not a crash to recover from.
             try:
-                attempts.job_terminated(
+                if attempts.job_terminated(
                     job_id=self.id, worker=worker_name(socket.gethostname(), self.worker_pid)
-                )
+                ):
+                    workflows.step_ended_abnormally(job_id=self.id)
             except Exception:
                 log.exception("could not record job %s as cancelled after termination", self.id)
             return super().on_failure(exc_info, send_failed_event, return_ok)
         lost = isinstance(exc, WorkerLostError | SystemExit | KeyboardInterrupt)
         if lost and getattr(self.task, "ledger", False) and self.worker_pid:
             try:
-                attempts.job_worker_lost(
+                ended = attempts.job_worker_lost(
                     job_id=self.id,
                     worker=worker_name(socket.gethostname(), self.worker_pid),
                     reason=type(exc).__name__,
                     poison_threshold=jobs_settings().poison_threshold,
                 )
+                if ended == JobStatus.FAILED:
+                    workflows.step_ended_abnormally(job_id=self.id)
             except Exception:
                 log.exception("could not requeue job %s after its worker was lost", self.id)
         return super().on_failure(exc_info, send_failed_event, return_ok)
@@ -163,15 +167,37 @@ class LedgerTask(Task):
                 shadow=shadow,
                 **options,
             )
-        if link or link_error:
-            raise ValueError(
-                "callbacks (link/link_error, chains, chords) are not recorded in the ledger; "
-                "enqueue the next job from the task body, or use ledger=False"
+        canvas: dict = {}
+        steps: list = []
+        position = 0
+        if workflows.is_canvas_call(options, link, link_error):
+            # A step of Celery's canvas (chain, group, chord, link): recorded with what it
+            # sets off, in this transaction (jobs/runtime/workflows.py).
+            canvas, steps, position = workflows.canvas_spec_fields(
+                task_name=self.name,
+                task_id=task_id,
+                options=options,
+                link=link,
+                link_error=link_error,
             )
+        if canvas:
+            # The step and its workflow's record commit together (or with the caller's
+            # transaction), never one without the other.
+            with transaction.atomic():
+                job, created = self._enqueue(args, kwargs, options, canvas)
+                if created:
+                    ledger_workflows.workflow_record(
+                        workflow_id=canvas["workflow_id"], steps=steps, position=position
+                    )
+        else:
+            job, created = self._enqueue(args, kwargs, options, canvas)
+        return LedgerResult(str(job.id), job=job, created=created, app=self.app)
+
+    def _enqueue(self, args, kwargs, options: dict, canvas: dict) -> tuple[Job, bool]:
         eta = options.get("eta")
         if isinstance(eta, str):
             eta = datetime.fromisoformat(eta)
-        job, created = job_enqueue(
+        return job_enqueue(
             JobSpec(
                 task=self.name,
                 args=args or (),
@@ -188,10 +214,10 @@ class LedgerTask(Task):
                 remove_on_complete=options.get("remove_on_complete"),
                 remove_on_fail=options.get("remove_on_fail"),
                 unique_for=options.get("unique_for"),
+                **canvas,
             ),
             defaults=self,
         )
-        return LedgerResult(str(job.id), job=job, created=created, app=self.app)
 
     def retry(
         self,
@@ -248,7 +274,17 @@ class LedgerTask(Task):
         except Exception as exc:
             self._after_error(claim, exc)
             raise
-        if attempts.job_complete(claim=claim, result=_jsonable(result)):
+        try:
+            completed = _complete(claim, _jsonable(result))
+        except Exception as exc:
+            if claim.continuation is None:
+                raise
+            # The step ran but what it sets off could not be created (the next signature's
+            # arguments do not fit its task, say): its completion rolled back, so the step
+            # is retried or fails by its own policy, as an atomic step's would.
+            self._after_error(claim, exc)
+            raise
+        if completed:
             self._log(claim, "completed", ended=True)
         return result
 
@@ -338,7 +374,7 @@ class LedgerTask(Task):
         reaper requeued it) rolls its effect back. Exactly once for database effects."""
         with transaction.atomic():
             result = Task.__call__(self, *args, **kwargs)
-            if not attempts.job_complete(claim=claim, result=_jsonable(result)):
+            if not _complete(claim, _jsonable(result)):
                 transaction.set_rollback(True)
                 log.warning(
                     "job %s: attempt lost its claim; its effects were rolled back", claim.job_id
@@ -406,7 +442,7 @@ class LedgerTask(Task):
             if attempts.job_schedule_retry(claim=claim, delay=delay, error=error, traceback=trace):
                 self._log(claim, "retried", ended=True)
             raise Ignore() from exc
-        if attempts.job_fail(claim=claim, error=error, traceback=trace):
+        if _fail(claim, error=error, traceback=trace):
             self._log(claim, "failed", ended=True)
 
     def backoff_of(self, claim: attempts.Claim) -> backoff_policies.Backoff:
@@ -443,7 +479,7 @@ class LedgerTask(Task):
                         traceback="",
                     ):
                         self._log(claim, "retried", ended=True)
-                elif attempts.job_fail(claim=claim, error=error, traceback=""):
+                elif _fail(claim, error=error, traceback=""):
                     self._log(claim, "failed", ended=True)
         return super().on_failure(exc, task_id, args, kwargs, einfo)
 
@@ -458,6 +494,19 @@ class LedgerTask(Task):
             self.send_event("task-progress", **meta)
         except Exception:
             log.debug("progress not published to Celery", exc_info=True)
+
+
+def _complete(claim: attempts.Claim, result) -> bool:
+    # The one check a job in no workflow pays: its claim returned no continuation.
+    if claim.continuation is None:
+        return attempts.job_complete(claim=claim, result=result)
+    return workflows.complete_step(claim, result)
+
+
+def _fail(claim: attempts.Claim, *, error: str, traceback: str) -> bool:
+    if claim.continuation is None:
+        return attempts.job_fail(claim=claim, error=error, traceback=traceback)
+    return workflows.fail_step(claim, error=error, traceback=traceback)
 
 
 def _jsonable(value):

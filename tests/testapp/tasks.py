@@ -1,6 +1,7 @@
 """Tasks for fault-injection and guarantee tests (registered only in test settings)."""
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -189,3 +190,46 @@ class SeatChoice(BaseModel):
 def next_seat(seat: SeatChoice) -> SeatChoice:
     """Celery's pydantic=True: a model in, validated from the stored JSON; a model out."""
     return SeatChoice(row=seat.row, number=seat.number + 1)
+
+
+# --- workflows (Celery's canvas through the ledger) --------------------------------------------
+@job_task(name="testapp.add", bind=True)
+def add(self, x: float, y: float) -> float:
+    """Adds, and records that it ran (one SideEffect per run, keyed by its job id)."""
+    SideEffect.objects.create(key="add", job_id=self.request.id)
+    return x + y
+
+
+@job_task(name="testapp.total")
+def total(values: list) -> float:
+    return sum(values)
+
+
+@job_task(name="testapp.note", bind=True)
+def note(self, *values) -> list:
+    """Records the values it was called with (a link or link_error callback's arguments)."""
+    SideEffect.objects.create(key=json.dumps(list(values)), job_id=self.request.id)
+    return list(values)
+
+
+@job_task(name="testapp.step_fails", max_attempts=2, backoff=fixed(0.1))
+def step_fails(*values) -> None:
+    raise RuntimeError("the step cannot succeed")
+
+
+@job_task(name="testapp.complete_then_die", bind=True, atomic=True)
+def complete_then_die(self, value: float) -> float:
+    """Returns, and its worker is SIGKILLed right after the transaction that completes the
+    job (and creates its successor) commits, before that successor's message is sent."""
+    SideEffect.objects.create(key="complete_then_die", job_id=self.request.id)
+    from django.db import transaction
+
+    transaction.on_commit(lambda: os.killpg(os.getpgid(0), signal.SIGKILL))
+    return value
+
+
+@job_task(name="testapp.collect", bind=True)
+def collect(self, values: list) -> list:
+    """A chord's body: records that it ran, returns the header's results as it got them."""
+    SideEffect.objects.create(key="collect", job_id=self.request.id)
+    return values

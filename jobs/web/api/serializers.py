@@ -13,7 +13,7 @@ from rest_framework import serializers
 from jobs.errors import InvalidInput
 from jobs.ledger import job_options
 from jobs.ledger.enqueue import JobSpec, job_build
-from jobs.ledger.models import Job, JobAttempt
+from jobs.ledger.models import Job, JobAttempt, JobStatus, WorkflowChord
 from jobs.ledger.priorities import Priority
 from jobs.ledger.retention import CLEANABLE
 from jobs.ledger.selectors import LIST_STATUSES
@@ -57,8 +57,16 @@ class JobSerializer(serializers.ModelSerializer):
             "scheduled_for",
             "started_at",
             "finished_at",
+            "workflow_id",
+            "parent_id",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "workflow_id": {
+                "help_text": "The workflow (chain, group, chord, link) the job is a step of."
+            },
+            "parent_id": {"help_text": "The job whose completion (or failure) created this one."},
+        }
 
     @extend_schema_field(serializers.ChoiceField(choices=PRIORITY_NAMES))
     def get_priority(self, job: Job) -> str:
@@ -100,6 +108,54 @@ class JobDetailSerializer(JobSerializer):
             "attempts_history",
         ]
         read_only_fields = fields
+
+
+WORKFLOW_STEP_STATUSES = ["pending", *[choice for choice, _ in JobStatus.choices]]
+
+
+class WorkflowStepSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The step's job id (frozen by Celery at enqueue).")
+    task = serializers.CharField()
+    role = serializers.ChoiceField(
+        choices=[
+            "first",
+            "chain",
+            "link",
+            "link_error",
+            "group",
+            "chord_header",
+            "chord_body",
+            "job",
+        ],
+    )
+    position = serializers.IntegerField()
+    status = serializers.ChoiceField(
+        choices=WORKFLOW_STEP_STATUSES, help_text="pending: its job is not created yet."
+    )
+    parent_id = serializers.UUIDField(allow_null=True)
+    attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+
+
+class WorkflowChordSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    size = serializers.IntegerField()
+    done = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=[c for c, _ in WorkflowChord.State.choices])
+
+
+class WorkflowSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["running", "completed", "failed", "cancelled"])
+    created_at = serializers.DateTimeField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    steps = WorkflowStepSerializer(many=True)
+    chords = WorkflowChordSerializer(many=True)
 
 
 class LastHourSerializer(serializers.Serializer):

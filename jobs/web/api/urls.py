@@ -51,6 +51,16 @@ urlpatterns = [
     path("scheduler/<str:name>/start", views.ScheduleStartView.as_view(), name="schedule-start"),
     path("scheduler/<str:name>/stop", views.ScheduleStopView.as_view(), name="schedule-stop"),
     path("scheduler/<str:name>/run", views.ScheduleRunView.as_view(), name="schedule-run"),
+    path(
+        "workflows/<uuid:workflow_id>",
+        views.WorkflowDetailView.as_view(),
+        name="workflow-detail",
+    ),
+    path(
+        "workflows/<uuid:workflow_id>/cancel",
+        views.WorkflowCancelView.as_view(),
+        name="workflow-cancel",
+    ),
     path("<uuid:job_id>", views.JobDetailView.as_view(), name="job-detail"),
     path("<uuid:job_id>/retry", views.JobRetryView.as_view(), name="job-retry"),
     path("<uuid:job_id>/cancel", views.JobCancelView.as_view(), name="job-cancel"),

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs.errors import ConflictError, InvalidInput
-from jobs.ledger import enqueue, operations, queues, selectors
+from jobs.ledger import enqueue, operations, queues, selectors, workflows
 from jobs.ledger.models import Job, JobStatus, QueueState
 from jobs.ledger.retention import job_clean
 from jobs.observability import metrics
@@ -250,6 +250,46 @@ class JobCancelView(JobsAdminView):
                 f"job {job_id} is {job.status}; only delayed or waiting jobs can be cancelled"
             )
         return Response(job_data(get_job(job_id)))
+
+
+WORKFLOW_PARAM = OpenApiParameter(
+    "workflow_id",
+    OpenApiTypes.UUID,
+    OpenApiParameter.PATH,
+    description="The workflow's id, or the id of any of its steps (a chain's result id).",
+)
+
+
+def get_workflow(workflow_id) -> dict:
+    workflow = workflows.workflow_detail(str(workflow_id))
+    if workflow is None:
+        raise NotFound(f"workflow_id: no workflow {workflow_id}")
+    return workflow
+
+
+class WorkflowDetailView(JobsAdminView):
+    @extend_schema(
+        tags=[TAG],
+        summary="A workflow (chain, group, chord, link): its steps, their status and timing",
+        parameters=[WORKFLOW_PARAM],
+        responses={200: s.WorkflowSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, workflow_id):
+        return Response(s.WorkflowSerializer(get_workflow(workflow_id)).data)
+
+
+class WorkflowCancelView(JobsAdminView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Cancel a workflow: no further step starts (durable)",
+        parameters=[WORKFLOW_PARAM],
+        request=None,
+        responses={200: s.WorkflowSerializer, 404: NOT_FOUND},
+    )
+    def post(self, request, workflow_id):
+        workflow = get_workflow(workflow_id)
+        workflows.workflow_cancel(workflow_id=str(workflow["id"]))
+        return Response(s.WorkflowSerializer(get_workflow(workflow["id"])).data)
 
 
 class JobRunNowView(JobsAdminView):

@@ -1,0 +1,249 @@
+"""Celery's canvas (chain, link, link_error, group, chord) on ledger tasks: recorded when it is
+enqueued, each step's successors created in the transaction that completes the step, run by
+real workers against real Redis and PostgreSQL."""
+
+import json
+import time
+
+import pytest
+from celery import chain, chord, group
+from celery.exceptions import TaskRevokedError
+from celery.result import AsyncResult
+from django.db import transaction
+
+from jobs.models import Job, JobStatus, Workflow, WorkflowChord, WorkflowStep
+from jobs.tasks import sleep
+from tests.support.waiting import wait_for
+from tests.testapp.models import SideEffect
+from tests.testapp.tasks import add, collect, complete_then_die, crash, note, step_fails, total
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def _job(job_id) -> Job | None:
+    return Job.objects.filter(id=job_id).first()
+
+
+def _finished(job_id) -> Job | None:
+    job = _job(job_id)
+    return job if job is not None and job.status in ("completed", "failed", "cancelled") else None
+
+
+def test_a_chain_is_recorded_whole_in_the_callers_transaction():
+    with transaction.atomic():
+        result = chain(add.s(1, 2), add.s(3), add.s(4)).apply_async()
+        transaction.set_rollback(True)
+    assert not Job.objects.exists() and not Workflow.objects.exists()
+
+    result = chain(add.s(1, 2), add.s(3), add.s(4)).apply_async()
+    (first,) = Job.objects.all()
+    assert first.task == "testapp.add" and first.args == [1, 2]
+    assert first.workflow_id == first.id
+    assert [s["args"] for s in reversed(first.continuation["chain"])] == [[3], [4]]
+    steps = list(WorkflowStep.objects.filter(workflow_id=first.id).order_by("position"))
+    assert [str(s.id) for s in steps][0] == str(first.id)
+    assert str(steps[-1].id) == result.id  # the chain's result is its last step's
+
+
+def test_a_chain_of_three_passes_each_result_to_the_next(worker):
+    result = chain(add.s(1, 2), add.s(3), add.s(4)).apply_async()
+
+    assert AsyncResult(result.id).get(timeout=30) == 10
+    last = Job.objects.get(id=result.id)
+    middle = Job.objects.get(id=last.parent_id)
+    first = Job.objects.get(id=middle.parent_id)
+    assert (first.args, middle.args, last.args) == ([1, 2], [3, 3], [6, 4])
+    assert {first.workflow_id, middle.workflow_id, last.workflow_id} == {first.id}
+    assert SideEffect.objects.filter(key="add").count() == 3
+
+
+def test_link_gets_the_result_and_an_immutable_signature_does_not(worker):
+    linked = add.apply_async((1, 1), link=note.s("linked"))
+    fixed = add.apply_async((2, 2), link=note.si("fixed"))
+
+    assert linked.get(timeout=20) == 2 and fixed.get(timeout=20) == 4
+    wait_for(lambda: SideEffect.objects.filter(key__startswith="[").count() == 2, timeout=20)
+    assert set(SideEffect.objects.filter(key__startswith="[").values_list("key", flat=True)) == {
+        json.dumps([2, "linked"]),
+        json.dumps(["fixed"]),
+    }
+    callback = Job.objects.get(task="testapp.note", args=[2, "linked"])
+    assert str(callback.parent_id) == linked.id and str(callback.workflow_id) == linked.id
+
+
+def test_a_step_failing_after_its_retries_runs_link_error_and_cancels_its_dependants(worker):
+    result = chain(add.s(1, 1), step_fails.s(), add.s(5)).apply_async(link_error=note.s())
+
+    with pytest.raises(TaskRevokedError, match="failed: RuntimeError: the step cannot succeed"):
+        AsyncResult(result.id).get(timeout=30)
+    failed = Job.objects.get(task="testapp.step_fails")
+    assert (failed.status, failed.attempts, failed.args) == (JobStatus.FAILED, 2, [2])
+    dependant = Job.objects.get(id=result.id)
+    assert dependant.status == JobStatus.CANCELLED and dependant.started_at is None
+    assert f"job {failed.id} failed" in dependant.error
+    errback = wait_for(lambda: _finished(Job.objects.get(task="testapp.note").id), timeout=20)
+    assert errback.status == JobStatus.COMPLETED and errback.args == [str(failed.id)]
+    assert SideEffect.objects.filter(key="add").count() == 1  # the last add never ran
+
+
+def test_a_group_of_50_runs_each_member_as_a_ledger_job(worker):
+    result = group(add.s(i, i) for i in range(50)).apply_async()
+
+    assert result.get(timeout=60) == [2 * i for i in range(50)]
+    members = Job.objects.filter(task="testapp.add")
+    assert members.count() == 50 and {j.workflow_id for j in members} == {members[0].workflow_id}
+    assert str(members[0].workflow_id) == result.id
+
+
+def test_a_chord_of_100_runs_its_callback_once_with_every_result_in_order(worker):
+    result = chord(add.s(i, 0) for i in range(100))(collect.s())
+
+    assert AsyncResult(result.id).get(timeout=120) == list(range(100))
+    assert Job.objects.filter(task="testapp.collect").count() == 1
+    assert SideEffect.objects.filter(key="collect").count() == 1
+    counter = WorkflowChord.objects.get()
+    assert (counter.done, counter.size, counter.state) == (100, 100, "fired")
+
+
+def test_a_group_inside_a_chain_becomes_a_chord_over_the_ledger(worker):
+    result = chain(add.s(1, 1), group(add.s(10), add.s(20)), total.s()).apply_async()
+    assert AsyncResult(result.id).get(timeout=30) == 34
+
+
+def test_a_chain_inside_a_chord_header_counts_by_its_last_step(worker):
+    header = [chain(add.s(1, 1), add.s(1)), add.s(5, 5)]
+    result = chord(header)(collect.s())
+    assert AsyncResult(result.id).get(timeout=30) == [3, 10]
+
+
+def test_a_poison_step_fails_its_dependants_and_runs_link_error(worker):
+    result = chain(crash.si(), add.si(1, 1)).apply_async(link_error=note.s())
+
+    with pytest.raises(TaskRevokedError, match="poison job"):
+        AsyncResult(result.id).get(timeout=60)
+    poisoned = Job.objects.get(task="testapp.crash")
+    assert poisoned.status == JobStatus.FAILED
+    errback = wait_for(lambda: _finished(Job.objects.get(task="testapp.note").id), timeout=20)
+    assert errback.args == [str(poisoned.id)]
+
+
+def test_a_worker_killed_between_a_steps_completion_and_its_successors_start(start_worker):
+    first = start_worker("dies", queues=["default"])
+    result = chain(complete_then_die.s(7), add.s(1)).apply_async()
+
+    first.proc.wait(30)  # killed right after the completing transaction committed
+    step = Job.objects.get(task="testapp.complete_then_die")
+    successor = Job.objects.get(id=result.id)
+    assert step.status == JobStatus.COMPLETED
+    assert successor.status == JobStatus.WAITING and successor.args == [7, 1]
+
+    start_worker("survivor", queues=["default"])
+    assert AsyncResult(result.id).get(timeout=40) == 8
+    assert SideEffect.objects.filter(key="complete_then_die").count() == 1
+    assert SideEffect.objects.filter(key="add").count() == 1
+
+
+def test_cancelling_a_chain_half_way_starts_no_further_step(worker):
+    result = chain(add.s(1, 1), sleep.si(2), add.si(1, 1), add.si(2, 2)).apply_async()
+    running = wait_for(
+        lambda: Job.objects.filter(task="jobs.sleep", status=JobStatus.ACTIVE).first(), timeout=20
+    )
+
+    AsyncResult(result.id).revoke()  # the chain's id: its last step, not created yet
+
+    wait_for(lambda: _finished(running.id), timeout=20)
+    time.sleep(1.5)
+    rest = Job.objects.filter(workflow_id=running.workflow_id, task="testapp.add").exclude(
+        args=[1, 1], parent_id__isnull=True
+    )
+    assert rest.count() == 2
+    assert all(j.status == JobStatus.CANCELLED and j.started_at is None for j in rest)
+    assert SideEffect.objects.filter(key="add").count() == 1
+    assert Workflow.objects.get(id=running.workflow_id).cancelled_at is not None
+    with pytest.raises(TaskRevokedError):
+        AsyncResult(result.id).get(timeout=5)
+
+
+# --- the workflow's page and its cancellation through the API ---------------------------------
+def test_the_api_shows_a_workflow_by_any_of_its_ids_with_its_steps_in_order(worker, staff_api):
+    result = chain(add.s(1, 2), add.s(3), add.s(4)).apply_async()
+    running = staff_api.get(f"/api/jobs/workflows/{result.id}")
+    assert running.status_code == 200 and len(running.json()["steps"]) == 3
+
+    AsyncResult(result.id).get(timeout=30)
+    last = Job.objects.get(id=result.id)
+    body = staff_api.get(f"/api/jobs/workflows/{last.workflow_id}").json()
+    assert body["id"] == str(last.workflow_id) and body["status"] == "completed"
+    assert [s["status"] for s in body["steps"]] == ["completed"] * 3
+    assert body["steps"][-1]["id"] == result.id
+    assert body["steps"][-1]["parent_id"] == body["steps"][1]["id"]
+    assert body["started_at"] and body["finished_at"] and body["chords"] == []
+    assert all(s["started_at"] and s["finished_at"] for s in body["steps"])
+
+    job = staff_api.get(f"/api/jobs/{result.id}").json()
+    assert job["workflow_id"] == body["id"] and job["parent_id"] == body["steps"][1]["id"]
+    plain = add.delay(1, 1)
+    assert staff_api.get(f"/api/jobs/{plain.id}").json()["workflow_id"] is None
+    assert staff_api.get(f"/api/jobs/workflows/{plain.id}").status_code == 404
+
+
+def test_cancelling_a_workflow_through_the_api_cancels_its_steps_not_yet_created(staff_api):
+    result = chain(add.s(1, 2), add.s(3), add.s(4)).apply_async(countdown=60)
+
+    answer = staff_api.post(f"/api/jobs/workflows/{result.id}/cancel")
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["status"] == "cancelled" and body["cancelled_at"]
+    assert [s["status"] for s in body["steps"]] == ["cancelled"] * 3
+    assert Job.objects.filter(status=JobStatus.CANCELLED).count() == 3
+    with pytest.raises(TaskRevokedError, match="workflow cancelled"):
+        AsyncResult(result.id).get(timeout=5)
+    assert staff_api.post(f"/api/jobs/workflows/{result.id}/cancel").status_code == 200
+
+
+def test_retention_removes_a_workflows_record_once_its_jobs_are_gone():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.ledger.retention import apply_retention
+
+    gone = chain(add.s(1, 2), add.s(3)).apply_async(countdown=60)
+    kept = chain(add.s(1, 2), add.s(3)).apply_async(countdown=60)
+    gone_first = Job.objects.get(id=WorkflowStep.objects.get(id=gone.id).workflow_id)
+    Job.objects.filter(id=gone_first.id).delete()
+    Workflow.objects.update(created_at=timezone.now() - timedelta(days=30))
+
+    assert apply_retention()["workflows"] >= 1
+
+    assert not Workflow.objects.filter(id=gone_first.id).exists()
+    assert not WorkflowStep.objects.filter(id=gone.id).exists()
+    assert WorkflowStep.objects.filter(id=kept.id).exists()
+
+
+@pytest.mark.django_db(transaction=False)
+def test_run_enqueued_jobs_runs_a_chord_and_a_chain_in_process_through_the_ledger():
+    from jobs import run_enqueued_jobs
+
+    chained = chain(add.s(1, 2), add.s(3)).apply_async()
+    chorded = chord(add.s(i, i) for i in range(3))(total.s())
+
+    run_enqueued_jobs()
+
+    assert Job.objects.get(id=chained.id).result == 6
+    assert Job.objects.get(id=chorded.id).result == 6
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_next_step_whose_arguments_do_not_fit_fails_the_step_saying_why():
+    from jobs import run_enqueued_jobs
+
+    result = chain(add.s(1, 2), add.s(4, 5)).apply_async()  # add(3, 4, 5): one too many
+
+    run_enqueued_jobs(include_delayed=True)
+
+    first = Job.objects.get(parent_id__isnull=True, task="testapp.add")
+    assert first.status == JobStatus.FAILED and "do not fit" in first.error
+    following = Job.objects.get(id=result.id)
+    assert following.status == JobStatus.CANCELLED and "do not fit" in following.error
