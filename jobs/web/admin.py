@@ -32,7 +32,7 @@ from django_celery_beat.admin import PeriodicTaskForm as BeatPeriodicTaskForm
 from django_celery_beat.models import PeriodicTask
 
 from jobs.errors import ApplicationError, InvalidInput
-from jobs.ledger import operations, queues
+from jobs.ledger import operations, queues, workflows
 from jobs.ledger.failure_groups import FAILURE_SCAN_ROWS, failure_group, failure_groups
 from jobs.ledger.models import Job, JobAttempt, JobStatus, QueueState, WorkerProcess
 from jobs.ledger.priorities import Priority
@@ -160,6 +160,13 @@ class JobOperation:
     statuses: tuple[str, ...]
     call: Callable[[str], object]
     question: str
+    # Offered only on a step of a workflow that is still going.
+    workflow_only: bool = False
+
+
+def _cancel_workflow_of(job_id: str) -> int:
+    workflow_id = workflows.workflow_of(job_id)
+    return workflows.workflow_cancel(workflow_id=workflow_id) if workflow_id else 0
 
 
 JOB_OPERATIONS = {
@@ -198,6 +205,15 @@ JOB_OPERATIONS = {
             ),
             lambda i: operations.job_remove(job_id=i),
             "Remove this job and its attempts history from the ledger? This cannot be undone.",
+        ),
+        JobOperation(
+            "cancel-workflow",
+            "Cancel workflow",
+            tuple(JobStatus),
+            _cancel_workflow_of,
+            "Cancel this job's whole workflow? No further step starts; a step already "
+            "running finishes but sets nothing off.",
+            workflow_only=True,
         ),
     )
 }
@@ -367,6 +383,9 @@ class JobAdmin(admin.ModelAdmin):
         if job is not None:
             attempts = list(JobAttempt.objects.filter(job_id=job.pk).order_by("id"))
             extra["timeline"] = job_timeline(job=job, attempts=attempts)
+            workflow = workflows.workflow_detail(str(job.pk)) if job.workflow_id else None
+            extra["workflow"] = workflow
+            going = workflow is not None and workflow["status"] == "running"
             if self.has_operate_permission(request):
                 extra["job_operations"] = [
                     {
@@ -375,7 +394,7 @@ class JobAdmin(admin.ModelAdmin):
                         "url": reverse("admin:jobs_job_operation", args=[job.pk, op.name]),
                     }
                     for op in JOB_OPERATIONS.values()
-                    if job.status in op.statuses
+                    if job.status in op.statuses and (going or not op.workflow_only)
                 ]
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 

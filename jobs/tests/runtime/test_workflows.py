@@ -247,3 +247,27 @@ def test_a_next_step_whose_arguments_do_not_fit_fails_the_step_saying_why():
     assert first.status == JobStatus.FAILED and "do not fit" in first.error
     following = Job.objects.get(id=result.id)
     assert following.status == JobStatus.CANCELLED and "do not fit" in following.error
+
+
+def test_a_steps_admin_page_lists_its_workflow_and_cancels_it_after_confirming(admin_client):
+    result = chain(add.s(1, 2), add.s(3), add.s(4)).apply_async(countdown=60)
+    (first,) = Job.objects.all()
+    page = admin_client.get(f"/admin/jobs/job/{first.id}/change/").content.decode()
+
+    section = page.split('class="module aligned job-workflow"')[1].split("</fieldset>")[0]
+    assert f"Workflow {first.id}: running" in section
+    assert section.count('class="workflow-step') == 3 and "this-job" in section
+    url = f"/admin/jobs/job/{first.id}/operate/cancel-workflow/"
+    assert url in page
+
+    asked = admin_client.get(url).content.decode()
+    assert "Cancel this job&#x27;s whole workflow?" in asked
+    assert Job.objects.get(id=first.id).status == JobStatus.DELAYED  # nothing yet
+    admin_client.post(url, {"confirm": "yes"})
+
+    assert Job.objects.get(id=first.id).status == JobStatus.CANCELLED
+    assert Workflow.objects.get(id=first.id).cancelled_at is not None
+    with pytest.raises(TaskRevokedError):
+        AsyncResult(result.id).get(timeout=5)
+    after = admin_client.get(f"/admin/jobs/job/{first.id}/change/").content.decode()
+    assert ": cancelled</h2>" in after and url not in after
