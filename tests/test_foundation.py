@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from django_celery_results.models import TaskResult
 from kombu import Connection
@@ -454,7 +455,24 @@ def test_make_run_serves_admin_docs_flower_and_healthz_and_ctrl_c_stops_everythi
                 timeout=max(deadline - time.monotonic(), 1),
                 interval=0.5,
             )
+        # A job enqueued through the API runs to completion on the local (SQLite) ledger.
+        token = requests.post(
+            f"{site}/api/auth/token/", json={"username": "admin", "password": "admin"}, timeout=10
+        ).json()["access"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        created = requests.post(
+            f"{site}/api/jobs/", json={"task": "jobs.noop"}, headers=bearer, timeout=10
+        )
+        assert created.status_code == 201, created.text
+        job_url = f"{site}/api/jobs/{created.json()['id']}"
+        wait_for(
+            lambda: (
+                requests.get(job_url, headers=bearer, timeout=10).json()["status"] == "completed"
+            ),
+            timeout=30,
+        )
         output = log_path.read_text()
+        assert "raised unexpected" not in output, output[-3000:]
         assert "Created local admin user: admin / admin" in output
         assert f"http://127.0.0.1:{web}/admin/" in output
         assert f"http://127.0.0.1:{web}/api/docs/" in output

@@ -9,7 +9,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.mail import mail_admins
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -137,8 +137,12 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
         remove_on_complete=bool(row[3]),
         remove_on_fail=bool(row[4]),
         queue=row[5],
-        # SQLite's raw cursor hands timestamps back as text.
-        scheduled_for=datetime.fromisoformat(row[6]) if isinstance(row[6], str) else row[6],
+        # SQLite's raw cursor hands timestamps back as text, in UTC without its zone.
+        scheduled_for=(
+            datetime.fromisoformat(row[6]).replace(tzinfo=UTC)
+            if isinstance(row[6], str)
+            else row[6]
+        ),
         started_at=started_at,
         continuation=json.loads(continuation)
         if isinstance(continuation, str | bytes)

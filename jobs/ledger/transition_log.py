@@ -9,16 +9,22 @@ first, so a disabled line costs one comparison.
 """
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 log = logging.getLogger("jobs.transitions")
 INFO = logging.INFO
 
 
+def _aware(moment: datetime) -> datetime:
+    # The ledger stores UTC; SQLite's raw cursor hands it back without its zone.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def ms_between(start: datetime | None, end: datetime | None) -> float | None:
+    """Milliseconds from ``start`` to ``end`` (0 if negative); None if either is unknown."""
     if start is None or end is None:
         return None
-    return round(max((end - start).total_seconds() * 1000, 0.0), 3)
+    return round(max((_aware(end) - _aware(start)).total_seconds() * 1000, 0.0), 3)
 
 
 def log_transition(
