@@ -20,6 +20,12 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def transitions_logged(level: int = INFO) -> bool:
+    """Whether transition lines are written: callers check it before working out durations,
+    so a job pays one comparison when the lines are off."""
+    return log.isEnabledFor(level)
+
+
 def ms_between(start: datetime | None, end: datetime | None) -> float | None:
     """Milliseconds from ``start`` to ``end`` (0 if negative); None if either is unknown."""
     if start is None or end is None:
@@ -39,7 +45,7 @@ def log_transition(
     outcome: str | None = None,
     level: int = INFO,
 ) -> None:
-    if not log.isEnabledFor(level):
+    if not transitions_logged(level):
         return
     fields = {
         "transition": transition,

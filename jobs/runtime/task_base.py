@@ -36,7 +36,7 @@ from jobs.ledger import workflows as ledger_workflows
 from jobs.ledger.enqueue import JobSpec, job_enqueue
 from jobs.ledger.models import Job, JobStatus
 from jobs.ledger.priorities import Priority
-from jobs.ledger.transition_log import log_transition, ms_between
+from jobs.ledger.transition_log import log_transition, ms_between, transitions_logged
 from jobs.ledger.workers import process_name, worker_name
 from jobs.runtime import rate_limits, workflows
 from jobs.runtime.result import LedgerResult
@@ -289,6 +289,8 @@ class LedgerTask(Task):
         return result
 
     def _log(self, claim: attempts.Claim, transition: str, *, ended: bool = False) -> None:
+        if not transitions_logged():
+            return  # the durations below are work only the log line needs
         log_transition(
             transition,
             job_id=claim.job_id,
