@@ -55,7 +55,12 @@ def job_cancel(*, job_id: str | None = None, job_key: str | None = None) -> bool
 
 
 def job_retry(*, job_id: str, reset_attempts: bool = True) -> Job:
-    """Run a failed or cancelled job again (a fresh set of attempts by default)."""
+    """Run a failed or cancelled job again (a fresh set of attempts by default).
+
+    A step of a workflow resumes its workflow: the steps its failure cancelled are created
+    again when it completes (``workflows.step_resume``, in this transaction). A step of a
+    cancelled workflow, and a step that never ran because the one before it failed, are
+    refused, saying why."""
     with transaction.atomic():
         job = Job.objects.select_for_update().filter(id=job_id).first()
         if job is None:
@@ -64,6 +69,8 @@ def job_retry(*, job_id: str, reset_attempts: bool = True) -> Job:
             raise JobError(f"job {job_id} is {job.status}; only finished jobs can be retried")
         if job.job_key and live_job_with_key(job.job_key) is not None:
             raise JobError(f"another live job holds key {job.job_key!r}")
+        if job.workflow_id is not None:
+            _refuse_step_retry(job)
         now = timezone.now()
         job.status = JobStatus.WAITING
         job.attempts = 0 if reset_attempts else job.attempts
@@ -73,8 +80,25 @@ def job_retry(*, job_id: str, reset_attempts: bool = True) -> Job:
         job.scheduled_for = job.published_at = now
         job.started_at = job.finished_at = None
         job.save()
+        if job.workflow_id is not None:
+            workflows.step_resume(job_id=str(job.id), continuation=job.continuation)
     publish_after_commit([job])
     return job
+
+
+def _refuse_step_retry(job: Job) -> None:
+    # Holds the workflow's row (FOR SHARE) to the commit: a cancel that comes meanwhile
+    # waits, then cancels the job this retry made waiting.
+    if workflows.workflow_cancelled(str(job.workflow_id)):
+        raise JobError(
+            f"job {job.id} is a step of workflow {job.workflow_id}, which was cancelled: "
+            "a cancelled workflow is not resumed; enqueue the work again"
+        )
+    if job.status == JobStatus.CANCELLED and job.started_at is None and job.parent_id:
+        raise JobError(
+            f"job {job.id} never ran ({job.error}): retry job {job.parent_id}, and the "
+            "workflow resumes from there"
+        )
 
 
 def job_run_now(*, job_id: str) -> bool:

@@ -41,6 +41,8 @@ class Step:
     args: tuple = ()
     kwargs: dict | None = None
     queue: str | None = None
+    # The chord whose header this step completes (the last step of a chain in a header).
+    chord: str | None = None
 
 
 def _tasks_of(value: Any) -> list:
@@ -74,6 +76,9 @@ def signature_steps(sig: dict, role: str) -> Iterator[Step]:
                 args=tuple(sig.get("args") or ()),
                 kwargs=dict(sig.get("kwargs") or {}),
                 queue=options.get("queue"),
+                chord=str(options["group_id"])
+                if options.get("chord") and options.get("group_id")
+                else None,
             )
     yield from options_steps(sig.get("options") or {})
 
@@ -184,24 +189,69 @@ def chord_record(
     )
 
 
-def chord_part_done(chord_id: str) -> tuple[dict, list] | None:
-    """One header job completed (called in its completing transaction). Returns the body
-    and the header's results, in the header's order, to the completion that was the last:
-    the row lock taken by the increment orders the header jobs' completions, and the body
-    is created by exactly one of them."""
-    counted = WorkflowChord.objects.filter(id=chord_id, state=WorkflowChord.State.WAITING).update(
-        done=F("done") + 1
+# A chord's body option: the body runs even when header jobs fail for good, with an error
+# marker in their slots (BullMQ's ignoreDependencyOnFailure; Celery has no equivalent).
+CONTINUE_ON_FAILURE = "continue_on_failure"
+
+
+def chord_continues_on_failure(chord_id: str) -> bool:
+    return bool(
+        WorkflowChord.objects.filter(id=chord_id)
+        .values_list(f"body__options__{CONTINUE_ON_FAILURE}", flat=True)
+        .first()
     )
-    if not counted:
-        return None  # failed or cancelled meanwhile: the body is not created
-    chord = WorkflowChord.objects.get(id=chord_id)
-    if chord.done < chord.size:
+
+
+def _counted_statuses(body: dict) -> set[str]:
+    """The header jobs' statuses a chord counts as done: completed, and with
+    ``continue_on_failure`` failed and never-run (cancelled) too."""
+    if (body.get("options") or {}).get(CONTINUE_ON_FAILURE):
+        return {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
+    return {JobStatus.COMPLETED}
+
+
+def chord_part_done(chord_id: str) -> tuple[dict, list] | None:
+    """One header job completed (or, ``continue_on_failure``, ended for good), in the
+    transaction that ends it. Returns the body and the header's results, in the header's
+    order, to the one that was the last: the row lock taken by the increment orders the
+    header jobs' ends, and the body is created by exactly one of them.
+
+    Every end counts, whatever the chord's state: a retry that revives a failed chord
+    (``chord_revive``) counts the header jobs done under the same row lock, so an end that
+    commits meanwhile is counted by one of the two, never by both or neither."""
+    WorkflowChord.objects.filter(id=chord_id).update(done=F("done") + 1)
+    counter = WorkflowChord.objects.filter(id=chord_id).values("done", "size", "state").first()
+    if counter is None or counter["state"] != WorkflowChord.State.WAITING:
+        return None  # failed, cancelled or fired: the body is not created (again)
+    if counter["done"] < counter["size"]:
         return None
-    WorkflowChord.objects.filter(id=chord_id).update(state=WorkflowChord.State.FIRED)
-    # READ COMMITTED: each statement sees every completion committed before it, and the
-    # others' completions committed before their increments released the row to this one.
-    results = dict(Job.objects.filter(id__in=chord.header_ids).values_list("id", "result"))
-    return chord.body, [results.get(uuid.UUID(i)) for i in chord.header_ids]
+    return _chord_fire(chord_id)
+
+
+def _chord_fire(chord_id: str) -> tuple[dict, list] | None:
+    if not WorkflowChord.objects.filter(id=chord_id, state=WorkflowChord.State.WAITING).update(
+        state=WorkflowChord.State.FIRED
+    ):
+        return None
+    body, header_ids = (
+        WorkflowChord.objects.filter(id=chord_id).values_list("body", "header_ids").get()
+    )
+    # READ COMMITTED: each statement sees every end committed before it, and the others'
+    # ends committed before their increments released the row to this one.
+    ended = {
+        job_id: (status, result, error)
+        for job_id, status, result, error in Job.objects.filter(id__in=header_ids).values_list(
+            "id", "status", "result", "error"
+        )
+    }
+    results = []
+    for header_id in header_ids:
+        status, result, error = ended.get(uuid.UUID(header_id), (None, None, ""))
+        if status == JobStatus.COMPLETED:
+            results.append(result)
+        else:  # continue_on_failure: the slot of a header job that failed or never ran
+            results.append({"job_id": header_id, "status": status, "error": error})
+    return body, results
 
 
 def chord_end(chord_id: str, *, state: str) -> dict | None:
@@ -212,6 +262,60 @@ def chord_end(chord_id: str, *, state: str) -> dict | None:
     if body is None or not chord.update(state=state):
         return None
     return body
+
+
+def chord_revive(chord_id: str) -> None:
+    """A header job of the chord is retried (its row is waiting again, in this
+    transaction): the counter is recounted from the header jobs' statuses under the row
+    lock, and a chord that failed waits again once none of its header jobs is failed or
+    cancelled, its body's placeholder removed so that the last header job creates the body.
+    A chord that fired or was cancelled stays as it is: its body runs at most once."""
+    chord = WorkflowChord.objects.select_for_update().filter(id=chord_id).first()
+    if chord is None or chord.state in (WorkflowChord.State.FIRED, WorkflowChord.State.CANCELLED):
+        return
+    statuses = list(Job.objects.filter(id__in=chord.header_ids).values_list("status", flat=True))
+    counted = _counted_statuses(chord.body)
+    done = sum(1 for status in statuses if status in counted)
+    blocked = any(
+        status in (JobStatus.FAILED, JobStatus.CANCELLED) and status not in counted
+        for status in statuses
+    )
+    state = chord.state
+    if state == WorkflowChord.State.FAILED and not blocked:
+        state = WorkflowChord.State.WAITING
+        placeholders_remove(
+            ids=[s.id for s in signature_steps(chord.body, "chord_body")], parent_id=None
+        )
+    WorkflowChord.objects.filter(id=chord_id).update(done=done, state=state)
+
+
+def placeholders_remove(*, ids: list[str], parent_id: str | None) -> int:
+    """Remove the ``cancelled`` placeholders of steps that never ran (``steps_abandon``), so
+    that the steps are created again when what precedes them completes."""
+    if not ids:
+        return 0
+    rows = Job.objects.filter(id__in=ids, status=JobStatus.CANCELLED, started_at__isnull=True)
+    if parent_id is not None:
+        rows = rows.filter(parent_id=parent_id)
+    return rows.delete()[0]
+
+
+def step_resume(*, job_id: str, continuation: dict | None) -> None:
+    """A finished step is retried (``job_retry``, its row waiting again in this
+    transaction): what its failure settled is undone, so that its completion sets off its
+    successors as a first completion would. The placeholders its failure created (its
+    successors, ``cancelled`` saying it failed) are removed, and the chords it is a header
+    job of, or whose header its successors end, are revived (``chord_revive``). Error
+    callbacks it applied have run and are not applied again; successors that exist (a
+    completed step retried) are not created again."""
+    if not continuation:
+        return
+    steps = list(options_steps(continuation, link_error=False))
+    placeholders_remove(ids=[s.id for s in steps], parent_id=job_id)
+    chords = [continuation["chord"]] if continuation.get("chord") else []
+    chords.extend(s.chord for s in steps if s.chord)
+    for chord_id in dict.fromkeys(chords):
+        chord_revive(chord_id)
 
 
 def workflow_cancel(*, workflow_id: str, reason: str = "workflow cancelled") -> int:

@@ -183,14 +183,23 @@ def _after_failure(*, job_id: str, continuation: dict, error: str) -> None:
     reason = "workflow cancelled" if cancelled else f"not run: job {job_id} failed: {error}"
     errbacks = [] if cancelled else list(continuation.get("link_error") or [])
     # The job's own error callbacks are applied below, so they are not cancelled here.
+    abandoned = list(ledger_workflows.options_steps(continuation, link_error=cancelled))
     ledger_workflows.steps_abandon(
-        steps=ledger_workflows.options_steps(continuation, link_error=cancelled),
-        workflow_id=workflow_id,
-        parent_id=job_id,
-        reason=reason,
+        steps=abandoned, workflow_id=workflow_id, parent_id=job_id, reason=reason
     )
-    if continuation.get("chord"):
-        body = ledger_workflows.chord_end(continuation["chord"], state=WorkflowChord.State.FAILED)
+    # The chord this job is a header job of, and those whose header a step abandoned here
+    # would have ended (a chain in a chord's header): each is told that a member will not
+    # complete.
+    chords = [continuation["chord"]] if continuation.get("chord") else []
+    chords.extend(step.chord for step in abandoned if step.chord)
+    for chord_id in dict.fromkeys(chords):
+        if not cancelled and ledger_workflows.chord_continues_on_failure(chord_id):
+            fired = ledger_workflows.chord_part_done(chord_id)
+            if fired is not None:
+                fired_body, results = fired
+                _apply(fired_body, (results,), workflow_id=workflow_id, parent_id=job_id)
+            continue
+        body = ledger_workflows.chord_end(chord_id, state=WorkflowChord.State.FAILED)
         if body is not None:
             # Celery applies a failed chord's body's error callbacks; the body does not run.
             options = body.get("options") or {}

@@ -233,3 +233,13 @@ def collect(self, values: list) -> list:
     """A chord's body: records that it ran, returns the header's results as it got them."""
     SideEffect.objects.create(key="collect", job_id=self.request.id)
     return values
+
+
+@job_task(name="testapp.fails_until_allowed", bind=True, max_attempts=1)
+def fails_until_allowed(self, value: float) -> float:
+    """Fails for good (one attempt) until a SideEffect keyed "allowed" exists: a step an
+    operator retries once the cause is fixed. Records each run."""
+    SideEffect.objects.create(key="fails_until_allowed", job_id=self.request.id)
+    if not SideEffect.objects.filter(key="allowed").exists():
+        raise RuntimeError("not allowed yet")
+    return value

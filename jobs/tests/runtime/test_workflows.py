@@ -15,7 +15,17 @@ from jobs.models import Job, JobStatus, Workflow, WorkflowChord, WorkflowStep
 from jobs.tasks import sleep
 from tests.support.waiting import wait_for
 from tests.testapp.models import SideEffect
-from tests.testapp.tasks import add, collect, complete_then_die, crash, note, step_fails, total
+from tests.testapp.tasks import (
+    add,
+    collect,
+    complete_then_die,
+    crash,
+    fails_until_allowed,
+    note,
+    record,
+    step_fails,
+    total,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -162,6 +172,165 @@ def test_cancelling_a_chain_half_way_starts_no_further_step(worker):
     assert Workflow.objects.get(id=running.workflow_id).cancelled_at is not None
     with pytest.raises(TaskRevokedError):
         AsyncResult(result.id).get(timeout=5)
+
+
+# --- retrying a failed step resumes its workflow -------------------------------------------
+def test_retrying_a_failed_chain_step_through_the_api_runs_the_rest_of_the_chain(worker, staff_api):
+    result = chain(add.s(1, 2), fails_until_allowed.s(), add.s(4)).apply_async()
+    with pytest.raises(TaskRevokedError, match="not allowed yet"):
+        AsyncResult(result.id).get(timeout=30)
+    failed = Job.objects.get(task="testapp.fails_until_allowed")
+    assert failed.status == JobStatus.FAILED and failed.attempts == 1
+
+    # The step that never ran is not the one to retry: the answer names the one that is.
+    refused = staff_api.post(f"/api/jobs/{result.id}/retry")
+    assert refused.status_code == 409
+    assert f"retry job {failed.id}" in json.dumps(refused.json())
+
+    SideEffect.objects.create(key="allowed")  # the cause is fixed
+    answer = staff_api.post(f"/api/jobs/{failed.id}/retry")
+
+    assert answer.status_code == 200 and answer.json()["status"] == "waiting"
+    assert AsyncResult(result.id).get(timeout=30) == 7
+    last = Job.objects.get(id=result.id)
+    assert last.status == JobStatus.COMPLETED and last.args == [3, 4]
+    assert str(last.parent_id) == str(failed.id)
+    assert SideEffect.objects.filter(key="add").count() == 2  # the first and the last, once
+    assert SideEffect.objects.filter(key="fails_until_allowed").count() == 2
+    page = staff_api.get(f"/api/jobs/workflows/{result.id}").json()
+    assert page["status"] == "completed"
+    assert [s["status"] for s in page["steps"]] == ["completed"] * 3
+
+
+def test_retrying_a_chords_failed_header_job_runs_its_body_once_with_every_result(
+    worker, staff_api
+):
+    result = chord([add.s(1, 1), fails_until_allowed.s(5), add.s(2, 2)])(collect.s())
+    with pytest.raises(TaskRevokedError, match="not allowed yet"):
+        AsyncResult(result.id).get(timeout=30)
+    failed = Job.objects.get(task="testapp.fails_until_allowed")
+    wait_for(lambda: Job.objects.filter(task="testapp.add", status="completed").count() == 2)
+    assert WorkflowChord.objects.get().state == "failed"
+
+    SideEffect.objects.create(key="allowed")
+    assert staff_api.post(f"/api/jobs/{failed.id}/retry").status_code == 200
+
+    assert AsyncResult(result.id).get(timeout=30) == [2, 5, 4]
+    assert Job.objects.filter(task="testapp.collect").count() == 1
+    assert SideEffect.objects.filter(key="collect").count() == 1
+    counter = WorkflowChord.objects.get()
+    assert (counter.done, counter.size, counter.state) == (3, 3, "fired")
+
+
+def test_retrying_the_failed_first_step_of_a_chain_in_a_chords_header_runs_the_body(worker):
+    from jobs.ledger.operations import job_retry
+
+    header = [chain(fails_until_allowed.s(1), add.s(1)), add.s(5, 5)]
+    result = chord(header)(collect.s())
+    with pytest.raises(TaskRevokedError, match="not allowed yet"):
+        AsyncResult(result.id).get(timeout=30)
+    failed = Job.objects.get(task="testapp.fails_until_allowed")
+
+    SideEffect.objects.create(key="allowed")
+    job_retry(job_id=str(failed.id))
+
+    assert AsyncResult(result.id).get(timeout=30) == [2, 10]
+    assert SideEffect.objects.filter(key="collect").count() == 1
+
+
+def test_the_admins_retry_button_on_a_failed_step_resumes_its_chain(worker, admin_client):
+    result = chain(fails_until_allowed.s(1), add.s(2)).apply_async()
+    with pytest.raises(TaskRevokedError):
+        AsyncResult(result.id).get(timeout=30)
+    failed = Job.objects.get(task="testapp.fails_until_allowed")
+
+    SideEffect.objects.create(key="allowed")
+    admin_client.post(f"/admin/jobs/job/{failed.id}/operate/retry/")
+
+    assert AsyncResult(result.id).get(timeout=30) == 3
+    assert SideEffect.objects.filter(key="add").count() == 1
+
+
+def test_a_step_of_a_cancelled_workflow_is_not_retried(staff_api):
+    result = chain(add.s(1, 2), add.s(3)).apply_async(countdown=60)
+    staff_api.post(f"/api/jobs/workflows/{result.id}/cancel")
+    first = Job.objects.get(parent_id__isnull=True)
+
+    answer = staff_api.post(f"/api/jobs/{first.id}/retry")
+
+    assert answer.status_code == 409
+    assert "which was cancelled" in json.dumps(answer.json())
+    assert Job.objects.get(id=first.id).status == JobStatus.CANCELLED
+
+
+def test_a_chord_that_continues_on_failure_runs_its_body_with_the_failed_slots_marked(worker):
+    header = [add.s(1, 1), fails_until_allowed.s(5), add.s(2, 2)]
+    result = chord(header)(collect.s(), continue_on_failure=True)
+
+    values = AsyncResult(result.id).get(timeout=30)
+
+    failed = Job.objects.get(task="testapp.fails_until_allowed")
+    assert failed.status == JobStatus.FAILED
+    marker = {"job_id": str(failed.id), "status": "failed", "error": failed.error}
+    assert values == [2, marker, 4] and "not allowed yet" in failed.error
+    assert SideEffect.objects.filter(key="collect").count() == 1
+    assert WorkflowChord.objects.get().state == "fired"
+
+
+def test_a_chord_continuing_on_failure_counts_a_header_chain_that_never_ended(worker):
+    header = [chain(fails_until_allowed.s(1), add.s(1)), add.s(5, 5)]
+    result = chord(header, collect.s().set(continue_on_failure=True)).apply_async()
+
+    values = AsyncResult(result.id).get(timeout=30)
+
+    never_ran = Job.objects.get(task="testapp.add", args=[1])
+    assert never_ran.status == JobStatus.CANCELLED
+    marker = {"job_id": str(never_ran.id), "status": "cancelled", "error": never_ran.error}
+    assert values[0] == marker
+    assert values[1] == 10
+
+
+# --- chords under faults and load -----------------------------------------------------------
+def test_a_chord_runs_its_body_once_when_redis_restarts_empty_half_way(
+    start_worker, tmp_path, request
+):
+    from tests.support.private_redis import PrivateRedis, broker_at
+    from tests.support.processes import worker_env
+
+    redis_server = PrivateRedis(tmp_path / "redis").start()
+    request.addfinalizer(redis_server.stop)
+    start_worker(env=worker_env(REDIS_URL=redis_server.url))
+    keys = [f"r{i}" for i in range(20)]
+    with broker_at(redis_server.url):
+        result = chord(record.s(key, 0.4) for key in keys)(collect.s())
+        wait_for(lambda: SideEffect.objects.filter(key__in=keys).count() >= 3, timeout=40)
+
+        redis_server.stop()  # its queued messages are lost
+        time.sleep(2)
+        redis_server.start()  # back, and empty: the ledger publishes its waiting jobs again
+
+        assert AsyncResult(result.id).get(timeout=120) == keys
+    assert Job.objects.filter(task="testapp.collect").count() == 1
+    assert SideEffect.objects.filter(key="collect").count() == 1
+    assert SideEffect.objects.filter(key__in=keys).count() == 20  # each header job once
+    counter = WorkflowChord.objects.get()
+    assert (counter.done, counter.size, counter.state) == (20, 20, "fired")
+
+
+def test_two_chords_racing_on_one_worker_pool_each_run_their_body_once(start_worker):
+    start_worker(concurrency=3)
+    first = chord(add.s(i, 0) for i in range(30))(collect.s())
+    second = chord(add.s(i, 1000) for i in range(30))(collect.s())
+
+    assert AsyncResult(first.id).get(timeout=120) == list(range(30))
+    assert AsyncResult(second.id).get(timeout=120) == [i + 1000 for i in range(30)]
+    bodies = Job.objects.filter(task="testapp.collect")
+    assert bodies.count() == 2 and {str(b.id) for b in bodies} == {first.id, second.id}
+    assert SideEffect.objects.filter(key="collect").count() == 2
+    assert SideEffect.objects.filter(key="add").count() == 60
+    assert [(c.done, c.size, c.state) for c in WorkflowChord.objects.all()] == [
+        (30, 30, "fired")
+    ] * 2
 
 
 # --- the workflow's page and its cancellation through the API ---------------------------------
