@@ -416,7 +416,13 @@ def workflow_detail(object_id: str) -> dict | None:
         "finished_at": max(finished) if finished and status != "running" else None,
         "steps": rows,
         "chords": [
-            {"id": c.id, "size": c.size, "done": c.done, "state": c.state}
+            {
+                "id": c.id,
+                "size": c.size,
+                "done": c.done,
+                "state": c.state,
+                "continue_on_failure": bool((c.body.get("options") or {}).get(CONTINUE_ON_FAILURE)),
+            }
             for c in WorkflowChord.objects.filter(workflow=workflow).order_by("created_at")
         ],
     }

@@ -263,7 +263,9 @@ def test_a_step_of_a_cancelled_workflow_is_not_retried(staff_api):
     assert Job.objects.get(id=first.id).status == JobStatus.CANCELLED
 
 
-def test_a_chord_that_continues_on_failure_runs_its_body_with_the_failed_slots_marked(worker):
+def test_a_chord_that_continues_on_failure_runs_its_body_with_the_failed_slots_marked(
+    worker, staff_api
+):
     header = [add.s(1, 1), fails_until_allowed.s(5), add.s(2, 2)]
     result = chord(header)(collect.s(), continue_on_failure=True)
 
@@ -275,6 +277,8 @@ def test_a_chord_that_continues_on_failure_runs_its_body_with_the_failed_slots_m
     assert values == [2, marker, 4] and "not allowed yet" in failed.error
     assert SideEffect.objects.filter(key="collect").count() == 1
     assert WorkflowChord.objects.get().state == "fired"
+    (shown,) = staff_api.get(f"/api/jobs/workflows/{result.id}").json()["chords"]
+    assert shown["continue_on_failure"] is True and shown["done"] == 3
 
 
 def test_a_chord_continuing_on_failure_counts_a_header_chain_that_never_ended(worker):

@@ -145,6 +145,9 @@ class WorkflowChordSerializer(serializers.Serializer):
     size = serializers.IntegerField()
     done = serializers.IntegerField()
     state = serializers.ChoiceField(choices=[c for c, _ in WorkflowChord.State.choices])
+    continue_on_failure = serializers.BooleanField(
+        help_text="The body runs when header jobs fail too, their slots holding an error marker."
+    )
 
 
 class WorkflowSerializer(serializers.Serializer):
