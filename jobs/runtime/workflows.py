@@ -11,7 +11,9 @@ that completes it applies them, as Celery's worker would after the task returns:
 - the last header job of a chord applies the body with the header's results, in order;
 - when the job fails for good, ``link_error`` signatures are applied with the job's id
   (Celery's errback arguments for a signature it applies), and every step it would have
-  set off is cancelled saying why.
+  set off is cancelled saying why; its chord fails, or, when the chord's body has
+  ``continue_on_failure``, counts it as ended (its slot an error marker). Retrying the job
+  (``job_retry``) undoes that: ``jobs.ledger.workflows.step_resume``.
 
 A signature of a ledger task becomes a ledger job in that transaction (its message goes
 after the commit); a plain Celery task's is sent after the commit.

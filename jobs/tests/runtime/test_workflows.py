@@ -251,6 +251,34 @@ def test_the_admins_retry_button_on_a_failed_step_resumes_its_chain(worker, admi
     assert SideEffect.objects.filter(key="add").count() == 1
 
 
+@pytest.mark.django_db(transaction=False)
+def test_a_chords_counter_is_recounted_when_its_header_jobs_are_retried():
+    from jobs import run_enqueued_jobs
+    from jobs.ledger.operations import job_retry
+
+    result = chord([add.s(1, 1), fails_until_allowed.s(5)])(collect.s())
+    run_enqueued_jobs()
+    completed = Job.objects.get(task="testapp.add")
+    failed = Job.objects.get(task="testapp.fails_until_allowed")
+    assert Job.objects.get(id=result.id).status == JobStatus.CANCELLED
+
+    # The header job that completed runs again: counted once, not twice.
+    job_retry(job_id=str(completed.id))
+    run_enqueued_jobs()
+    counter = WorkflowChord.objects.get()
+    assert (counter.done, counter.state) == (1, "failed")
+
+    SideEffect.objects.create(key="allowed")
+    job_retry(job_id=str(failed.id))
+    assert Job.objects.filter(id=result.id).first() is None  # the body's placeholder is gone
+    run_enqueued_jobs()
+
+    assert Job.objects.get(id=result.id).result == [2, 5]
+    assert SideEffect.objects.filter(key="collect").count() == 1
+    counter.refresh_from_db()
+    assert (counter.done, counter.size, counter.state) == (2, 2, "fired")
+
+
 def test_a_step_of_a_cancelled_workflow_is_not_retried(staff_api):
     result = chain(add.s(1, 2), add.s(3)).apply_async(countdown=60)
     staff_api.post(f"/api/jobs/workflows/{result.id}/cancel")
