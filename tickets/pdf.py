@@ -2,18 +2,19 @@
 
 Rendering is pure: it takes plain data and touches neither the database nor the network,
 so callers run it outside any transaction (it is the slow part of ticket generation).
+
+ReportLab is imported by the functions that draw, not by this module: importing it costs
+about a second of CPU, which every worker, beat and ``celery`` command would otherwise pay
+at start (the tasks module imports this one) whether or not it ever renders a ticket.
 """
 
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
-from reportlab.lib.pagesizes import A6, landscape
-from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas
+if TYPE_CHECKING:
+    from reportlab.graphics.shapes import Drawing
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,14 @@ class TicketDocument:
     tickets: tuple[TicketLine, ...]
 
 
-QR_SIZE = 60 * mm
+MM = 72 / 25.4  # reportlab.lib.units.mm: points per millimetre
+QR_SIZE = 60 * MM
 
 
-def _qr_drawing(value: str) -> Drawing:
+def _qr_drawing(value: str) -> "Drawing":
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+    from reportlab.graphics.shapes import Drawing
+
     widget = QrCodeWidget(value, barLevel="M")
     x0, y0, x1, y1 = widget.getBounds()
     drawing = Drawing(
@@ -51,6 +56,11 @@ def render_tickets_pdf(document: TicketDocument) -> bytes:
     """A PDF (bytes starting with %PDF) with one page and one QR code per ticket."""
     if not document.tickets:
         raise ValueError("a ticket PDF needs at least one ticket")
+    from reportlab.graphics import renderPDF
+    from reportlab.lib.pagesizes import A6, landscape
+    from reportlab.pdfgen import canvas
+
+    mm = MM
     buffer = io.BytesIO()
     size = landscape(A6)
     pdf = canvas.Canvas(buffer, pagesize=size)
