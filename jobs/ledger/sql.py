@@ -39,6 +39,20 @@ CLAIM_ASYNC_COMMIT = _CLAIM.format(
 CLAIM = _CLAIM.format(**_TABLES, commit="")
 
 
+# When the next delayed job is due: one probe of the job_delayed_due index per priority
+# (its leading column), not a scan of every delayed row. Params: the priorities.
+NEXT_DELAYED_DUE = f"""
+SELECT min(due.scheduled_for)
+  FROM unnest(%s::smallint[]) AS p(priority)
+ CROSS JOIN LATERAL (
+       SELECT scheduled_for FROM {Job._meta.db_table} j
+        WHERE j.status = 'delayed' AND j.priority = p.priority
+        ORDER BY j.scheduled_for
+        LIMIT 1
+ ) AS due
+"""
+
+
 COMPLETE = f"""
 UPDATE {Job._meta.db_table}
    SET status = %s, finished_at = %s, result = %s, progress = 100
