@@ -31,8 +31,10 @@ def test_a_delayed_job_starts_at_its_due_time_between_the_stagers_ticks(start_wo
         timeout=30,
     )
 
-    # Then each starts when due: a tick's wait would make them up to 2 s late
-    assert max(lateness(ids)) < 0.3, lateness(ids)
+    # Then they start when due, where a tick's wait would make them up to 2 s late (the
+    # bound on the slowest one leaves room for a busy machine)
+    late = sorted(lateness(ids))
+    assert late[2] < 0.15 and late[-1] < 1.0, late
 
 
 def test_two_stagers_waking_for_the_same_due_jobs_run_each_once(start_worker):
