@@ -54,7 +54,7 @@ def _pool_bucket(stack: str) -> str:
         return "claim"
     if "job_complete (" in stack:
         return "finish"
-    if "noop (" in stack and "jobs/tasks.py" in stack:
+    if "noop (jobs/tasks.py" in stack or "noop (bench/raw_app.py" in stack:
         return "run"
     if "(jobs/" in stack:
         return "platform Python"
