@@ -205,6 +205,9 @@ def _wal_syncs(k: int) -> tuple[float, float]:
     ids = [str(job.id) for job in enqueue_many(JobSpec(task="jobs.noop") for _ in range(k))]
 
     def syncs() -> int:
+        # A backend reports its WAL counters when it has been idle for a second (at most
+        # once a second otherwise): wait for this connection's to be in.
+        time.sleep(2.0)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute("SELECT wal_sync FROM pg_stat_wal")
@@ -237,7 +240,7 @@ def run_budget(report, *, sizes, runs: int, warmup: bool) -> None:
     for bucket in BUCKETS:
         rows.append([bucket] + [f"{per_job[name][bucket]:,.0f}" for name in per_job])
     rows.append(["wall time per job"] + [f"{walls[name]:,.0f}" for name in walls])
-    claim_syncs, finish_syncs = _wal_syncs(max(n // 5, 200))
+    claim_syncs, finish_syncs = _wal_syncs(max(n // 5, 1000))
     report.add_section(
         f"Per-job budget: {n:,} no-op jobs drained, prefork -c 2, sampled by py-spy (µs of "
         "process time per job)",
