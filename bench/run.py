@@ -31,7 +31,7 @@ os.environ.update(
     LOG_LEVEL="WARNING",
 )
 
-from bench import harness, scenarios  # noqa: E402
+from bench import budget, harness, scenarios  # noqa: E402
 from bench.report import Report  # noqa: E402
 
 SCENARIOS = [
@@ -43,6 +43,7 @@ SCENARIOS = [
     "operator",
     "peers",
     "statements",
+    "budget",
 ]
 
 
@@ -95,7 +96,8 @@ def main(argv=None) -> int:
     for name in args.scenarios:
         started = time.monotonic()
         print(f"==> {name}", flush=True)
-        getattr(scenarios, f"run_{name}")(report, sizes=sizes, runs=runs, warmup=not args.smoke)
+        run = getattr(scenarios, f"run_{name}", None) or getattr(budget, f"run_{name}")
+        run(report, sizes=sizes, runs=runs, warmup=not args.smoke)
         print(f"    ({time.monotonic() - started:.0f} s)", flush=True)
     text = report.render()
     print(text)

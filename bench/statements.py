@@ -5,10 +5,11 @@ broker in the way, so the figure is the database's share of a job alone. Three v
 interleaved run by run:
 
 - unprepared: Django's default client-side binding (``JOBS_DB_PREPARED_STATEMENTS=false``);
-- prepared: what the platform does;
+- prepared: what the platform does (the claim commits without waiting for the disk, the
+  finish waits: jobs/ledger/sql.py CLAIM_ASYNC_COMMIT);
 - prepared, ``synchronous_commit=off``: not something the platform does (a database crash
-  could then forget a claim or a finish); it shows how much of a job's database time is
-  waiting for the commit to reach the disk.
+  could then forget a finish); it shows how much of a job's database time is the finish
+  waiting for its commit to reach the disk.
 """
 
 import time
@@ -88,8 +89,9 @@ def run_statements(report, *, sizes, runs: int, warmup: bool) -> None:
         ["variant", "µs/job (median)", "spread", "vs unprepared"],
         rows,
         [
-            "No worker and no broker: the database's share of a job alone. The difference "
-            "between the last two rows is the time the two commits wait for the disk, which "
-            "the platform pays to keep every claim and finish durable."
+            "No worker and no broker: the database's share of a job alone. The platform's "
+            "claim commits without waiting for the disk (a lost claim only returns the job "
+            "to waiting); the difference between the last two rows is the time the finish "
+            "waits for the disk, which the platform pays to keep every outcome durable."
         ],
     )

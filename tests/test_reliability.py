@@ -35,7 +35,7 @@ from tests.support.figures import record_figures
 from tests.support.processes import start_beat, worker_env
 from tests.support.waiting import wait_for
 from tests.support.web_server import TcpProxy
-from tests.testapp.models import SideEffect
+from tests.testapp.models import ChaosEffect, SideEffect
 from tests.testapp.tasks import record
 
 pytestmark = pytest.mark.faults
@@ -182,6 +182,42 @@ def test_a_crash_between_a_jobs_effect_and_its_completion_does_not_repeat_the_ef
     # Then the job is run again from the start and its effect happened exactly once
     assert job.attempts == 2 and job.crash_count == 1
     assert effects_per_key()["window"] == 1
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("task", ["testapp.chaos_plain", "testapp.record"], ids=["plain", "atomic"])
+def test_a_claim_lost_in_a_database_crash_is_fenced_off_and_the_job_runs_again(start_worker, task):
+    """A worker's claim commits without waiting for the disk (jobs.ledger.sql
+    CLAIM_ASYNC_COMMIT): a PostgreSQL crash can forget it while the job runs. The shared
+    server cannot be crashed here, so the row is put back exactly as a lost claim leaves it:
+    waiting, the attempt uncounted, no worker. The stale-waiting sweep is pushed out of the
+    way (it would find the job only once its queue is empty, after JOBS_REPUBLISH_AFTER)."""
+    # Given a job running on a worker
+    start_worker(
+        "claimer", queues=["default"], concurrency=1, env=worker_env(JOBS_REPUBLISH_AFTER=3600)
+    )
+    dispatcher_running()
+    [job] = enqueue_many([JobSpec(task=task, args=["lost-claim", 1.5])])
+    wait_for(lambda: Job.objects.filter(id=job.id, status=JobStatus.ACTIVE).exists(), timeout=30)
+
+    # When its claim is lost
+    lost = Job.objects.filter(id=job.id, status=JobStatus.ACTIVE, attempts=1).update(
+        status=JobStatus.WAITING, attempts=0, worker="", started_at=None
+    )
+    assert lost == 1
+
+    # Then the attempt's finish is refused, and the job is published and run again
+    done = wait_for(
+        lambda: Job.objects.filter(id=job.id, status=JobStatus.COMPLETED).first(), timeout=30
+    )
+    assert done.attempts == 1  # the lost claim left no count behind, the rerun counted once
+    assert done.crash_count == 0 and done.error == ""
+    if task == "testapp.chaos_plain":
+        runs = list(ChaosEffect.objects.filter(job_id=str(job.id)).order_by("created_at"))
+        assert [run.attempt for run in runs] == [1, 1]  # at-least-once: it ran twice
+        assert done.finished_at > runs[1].created_at  # completed by the second run
+    else:
+        assert effects_per_key()["lost-claim"] == 1  # the refused finish took its effect back
 
 
 # --- 2. SIGTERM with jobs in flight ------------------------------------------------------------

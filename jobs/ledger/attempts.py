@@ -122,7 +122,14 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
         QueueState.ALL,
     ]
 
-    row = reconnecting(lambda: prepared.execute(sql.CLAIM, params, fetch_one=True))
+    # Outside a transaction, a PostgreSQL claim commits without waiting for the disk
+    # (sql.CLAIM_ASYNC_COMMIT says why that is safe; job_claim_lost is the other half).
+    statement = (
+        sql.CLAIM_ASYNC_COMMIT
+        if connection.vendor == "postgresql" and not connection.in_atomic_block
+        else sql.CLAIM
+    )
+    row = reconnecting(lambda: prepared.execute(statement, params, fetch_one=True))
     if row is None:
         return None
     backoff = row[2]
@@ -148,6 +155,30 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
         if isinstance(continuation, str | bytes)
         else continuation,
     )
+
+
+def job_claim_lost(*, claim: Claim) -> bool:
+    """An attempt's finish was refused: if that is because its claim was lost (a database
+    crash forgot the claim's commit, which does not wait for the disk: the row is back to
+    ``waiting`` with the attempt uncounted), flag the job so the stager publishes it again.
+    The message that carried it is acknowledged once this attempt returns, so nothing else
+    would run it until the stale-waiting sweep, which waits for its queue to be empty.
+    Flagging a job that is still in the broker only adds a duplicate message, which the
+    claim turns away. Only called when a finish changed nothing: the hot path pays nothing."""
+    flagged = Job.objects.filter(
+        id=claim.job_id,
+        status=JobStatus.WAITING,
+        attempts=claim.attempts - 1,
+        needs_publish=False,
+    ).update(needs_publish=True)
+    if flagged:
+        log.warning(
+            "job %s: the claim of attempt %d was lost (a database crash?); the job will be "
+            "published again",
+            claim.job_id,
+            claim.attempts,
+        )
+    return bool(flagged)
 
 
 def job_put_back_if_paused(*, job_id: str) -> bool:

@@ -9,16 +9,47 @@ from jobs.ledger.models import Job, JobAttempt, QueueState, Workflow
 
 # One statement claims the job, checks that its queue is not paused, and returns what the
 # retry decision needs: no SELECT on the hot path.
-CLAIM = f"""
-UPDATE {Job._meta.db_table}
+_CLAIM = """
+UPDATE {job}
    SET status = %s, attempts = attempts + 1, started_at = %s, worker = %s,
        needs_publish = %s, progress = 0, progress_message = ''
  WHERE id = %s AND status = %s
-   AND NOT EXISTS (SELECT 1 FROM {QueueState._meta.db_table} q
-                    WHERE q.paused AND q.name IN ({Job._meta.db_table}.queue, %s))
+   AND NOT EXISTS (SELECT 1 FROM {queue_state} q
+                    WHERE q.paused AND q.name IN ({job}.queue, %s)){commit}
 RETURNING attempts, max_attempts, backoff,
           remove_on_complete = 'true', remove_on_fail = 'true', queue, scheduled_for,
           continuation
+"""
+_TABLES = {"job": Job._meta.db_table, "queue_state": QueueState._meta.db_table}
+
+# The claim in a transaction of its own (a worker's autocommit) on PostgreSQL: it commits
+# without waiting for the WAL flush. A claim lost in a database crash only puts the job
+# back to waiting with its attempt uncounted; the finish is fenced by attempts and status
+# and does wait for the flush, which writes every earlier record (the claim's too) to disk.
+# The setting is made by the statement itself, no extra round trip: set_config(..., true)
+# holds until the end of the transaction, and PostgreSQL reads synchronous_commit at
+# commit time. It is a conjunct of the WHERE clause, so a claim that changed the row
+# evaluated it (every conjunct held); one that changed nothing has nothing to flush.
+CLAIM_ASYNC_COMMIT = _CLAIM.format(
+    **_TABLES, commit="\n   AND set_config('synchronous_commit', 'off', true) = 'off'"
+)
+
+# The claim inside a caller's transaction (jobs.testing in a test's transaction, say) and
+# on SQLite: the setting would also cover the caller's own writes, so none is made.
+CLAIM = _CLAIM.format(**_TABLES, commit="")
+
+
+# When the next delayed job is due: one probe of the job_delayed_due index per priority
+# (its leading column), not a scan of every delayed row. Params: the priorities.
+NEXT_DELAYED_DUE = f"""
+SELECT min(due.scheduled_for)
+  FROM unnest(%s::smallint[]) AS p(priority)
+ CROSS JOIN LATERAL (
+       SELECT scheduled_for FROM {Job._meta.db_table} j
+        WHERE j.status = 'delayed' AND j.priority = p.priority
+        ORDER BY j.scheduled_for
+        LIMIT 1
+ ) AS due
 """
 
 

@@ -79,7 +79,13 @@ def on_worker_ready(sender: object = None, **kwargs: object) -> None:
     except Exception:
         log.warning("could not record this worker's queues and pool", exc_info=True)
     if jobs_settings().dispatcher_in_worker:
-        loop = Loop("jobs-maintenance", jobs_settings().dispatch_interval, MaintenanceCycle().tick)
+        cycle = MaintenanceCycle()
+        loop = Loop(
+            "jobs-maintenance",
+            jobs_settings().dispatch_interval,
+            cycle.tick,
+            sooner=cycle.seconds_to_next_due,
+        )
         loop.start()
         _loops.append(loop)
 

@@ -3,17 +3,22 @@
 Delayed jobs whose time has come become ``waiting`` and are published; waiting jobs
 flagged ``needs_publish`` (the broker was down, a message was put back or lost) are
 published again, in priority order, skipping paused queues. Runs every tick of the
-maintenance cycle in every worker's main process. Several stagers are safe: rows are taken
-with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, and a job published twice runs once.
+maintenance cycle in every worker's main process; a cycle that knows the next delayed job
+is due before its next tick wakes up for it (``next_delayed_due``). Several stagers are
+safe: rows are taken with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, and a job published
+twice runs once.
 """
 
 import logging
+from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
-from jobs.ledger import broker
+from jobs.ledger import broker, sql
 from jobs.ledger.models import Job, JobStatus
+from jobs.ledger.priorities import Priority
 from jobs.ledger.queues import unpaused_filter
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,18 @@ def publish_due_delayed(now=None) -> int:
     if jobs:
         broker.publish_or_flag(jobs)
     return len(jobs)
+
+
+def next_delayed_due() -> datetime | None:
+    """When the earliest delayed job is due (None: no delayed job): the stager sleeps until
+    then instead of waiting for its next tick."""
+    if connection.vendor != "postgresql":
+        return Job.objects.filter(status=JobStatus.DELAYED).aggregate(due=Min("scheduled_for"))[
+            "due"
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.NEXT_DELAYED_DUE, [[int(p) for p in Priority]])
+        return cursor.fetchone()[0]
 
 
 def publish_flagged(now=None) -> int:

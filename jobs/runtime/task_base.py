@@ -286,6 +286,8 @@ class LedgerTask(Task):
             raise
         if completed:
             self._log(claim, "completed", ended=True)
+        else:
+            attempts.job_claim_lost(claim=claim)
         return result
 
     def _log(self, claim: attempts.Claim, transition: str, *, ended: bool = False) -> None:
@@ -376,13 +378,16 @@ class LedgerTask(Task):
         reaper requeued it) rolls its effect back. Exactly once for database effects."""
         with transaction.atomic():
             result = Task.__call__(self, *args, **kwargs)
-            if not _complete(claim, _jsonable(result)):
+            completed = _complete(claim, _jsonable(result))
+            if not completed:
                 transaction.set_rollback(True)
                 log.warning(
                     "job %s: attempt lost its claim; its effects were rolled back", claim.job_id
                 )
             else:
                 self._log(claim, "completed", ended=True)
+        if not completed:
+            attempts.job_claim_lost(claim=claim)  # after the rollback, or it is undone too
         return result
 
     def _adopt(self) -> bool:
@@ -443,9 +448,13 @@ class LedgerTask(Task):
             )
             if attempts.job_schedule_retry(claim=claim, delay=delay, error=error, traceback=trace):
                 self._log(claim, "retried", ended=True)
+            else:
+                attempts.job_claim_lost(claim=claim)
             raise Ignore() from exc
         if _fail(claim, error=error, traceback=trace):
             self._log(claim, "failed", ended=True)
+        else:
+            attempts.job_claim_lost(claim=claim)
 
     def backoff_of(self, claim: attempts.Claim) -> backoff_policies.Backoff:
         """The job's own backoff when it was enqueued with one, else the task's."""
