@@ -43,6 +43,10 @@ SCENARIOS = [
     "operator",
     "peers",
     "statements",
+    "peers_best",
+    "io_bound",
+    "workers",
+    "growth",
 ]
 
 

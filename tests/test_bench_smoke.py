@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_every_benchmark_scenario_runs_and_completes_every_job():
     env = {
         **os.environ,
-        "BENCH_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/durable_jobs_bench_smoke",
-        "BENCH_REDIS_URL": "redis://127.0.0.1:6379/14",
+        # Several runs may share a machine: each passes its own database and Redis db.
+        "BENCH_DATABASE_URL": os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/durable_jobs_bench_smoke"
+        ),
+        "BENCH_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(
