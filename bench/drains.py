@@ -58,32 +58,12 @@ def _stop(workers: list[Worker]) -> None:
         worker.stop()
 
 
-def platform(
-    n: int,
-    config: Config = Config(),
-    *,
-    waits: list[float] | None = None,
-    truncate: bool = True,
-    env: dict | None = None,
-) -> tuple[float, int]:
-    """Drain n platform jobs (jobs.noop, or bench.platform.wait with waits[i] ms).
+def platform_workers(config: Config = Config(), env: dict | None = None) -> list[Worker]:
+    """Booted platform workers that consume only the maintenance queue until told to."""
+    from bench.scenarios import _env, _platform_app
 
-    truncate=False keeps the ledger's rows (scenario 12 measures a ledger that holds many
-    finished jobs); only the broker is flushed. Returns (jobs/s, jobs completed).
-    """
-    from django.utils import timezone
-
-    from bench.scenarios import _env, _platform_app, _redis, _reset
-    from jobs import JobSpec, enqueue_many
-    from jobs.models import Job, JobStatus
-
-    if truncate:
-        _reset()
-    else:
-        _redis().flushdb()
-    app = _platform_app()
-    workers = _start(
-        app,
+    return _start(
+        _platform_app(),
         lambda i: Worker(
             "config",
             f"platform-{config.pool}-c{config.concurrency}-{i}",
@@ -95,6 +75,36 @@ def platform(
         ),
         config,
     )
+
+
+def platform(
+    n: int,
+    config: Config = Config(),
+    *,
+    waits: list[float] | None = None,
+    truncate: bool = True,
+    workers: list[Worker] | None = None,
+) -> tuple[float, int]:
+    """Drain n platform jobs (jobs.noop, or bench.platform.wait with waits[i] ms).
+
+    truncate=False keeps the ledger's rows (scenario 12 measures a ledger that holds many
+    finished jobs); only the broker is flushed. Given `workers` (from platform_workers) are
+    used and left running, told to stop consuming the queue again at the end; otherwise
+    workers are started for this drain and stopped. Returns (jobs/s, jobs completed).
+    """
+    from django.utils import timezone
+
+    from bench.scenarios import _platform_app, _redis, _reset
+    from jobs import JobSpec, enqueue_many
+    from jobs.models import Job, JobStatus
+
+    if truncate:
+        _reset()
+    else:
+        _redis().flushdb()
+    app = _platform_app()
+    own = workers is None
+    workers = platform_workers(config) if workers is None else workers
     try:
         since = timezone.now()
         for start in range(0, n, 1000):
@@ -124,7 +134,11 @@ def platform(
         ).count()
         return n / elapsed, completed
     finally:
-        _stop(workers)
+        if own:
+            _stop(workers)
+        else:
+            for worker in workers:
+                app.control.cancel_consumer("default", destination=[worker.name], reply=True)
 
 
 def raw(n: int, config: Config = Config(), *, waits: list[float] | None = None) -> float:

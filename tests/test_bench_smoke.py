@@ -41,6 +41,11 @@ def test_every_benchmark_scenario_runs_and_completes_every_job():
         "6. Operator queries",
         "7a. Peers, drain",
         "8. A job's two ledger statements",
+        "9. Peers at their best",
+        "10. I/O-bound",
+        "11. More workers",
+        "12a. Cost as the work grows",
+        "12b. Worker resident memory",
     ):
         assert section in result.stdout, output[-5000:]
     assert "Correctness failures" not in result.stdout
