@@ -19,6 +19,7 @@ import statistics
 
 from bench import drains, peers
 from bench.drains import Config
+from bench.harness import Measurement
 
 BEST_POOL = Config("threads", 8)
 
@@ -65,6 +66,19 @@ def _ratio(value: float, reference: float | None) -> str:
 
 def run_peers_best(report, *, sizes, runs: int, warmup: bool) -> None:
     n = sizes.drain
+    # Like-for-like rows measured by scenarios 1 and 7a in the same run are shown from there
+    # rather than measured again (each is minutes at the full size): (label, key, name).
+    earlier = [
+        ("platform, prefork -c 2 (like-for-like)", "drain", "platform (ledger)"),
+        ("raw Celery, prefork -c 2", "drain", "raw Celery, same reliability"),
+        ("RQ SimpleWorker, 2 processes (like-for-like and best)", "peers_drain", "RQ SimpleWorker"),
+        ("Dramatiq, 2 processes × 1 thread (like-for-like)", "peers_drain", "Dramatiq"),
+        (
+            "Procrastinate, 2 processes × concurrency 1 (like-for-like)",
+            "peers_drain",
+            "Procrastinate",
+        ),
+    ]
     ours = {
         "platform, prefork -c 2 (like-for-like)": Config("prefork", 2),
         "platform, threads -c 8 (best)": BEST_POOL,
@@ -84,7 +98,14 @@ def run_peers_best(report, *, sizes, runs: int, warmup: bool) -> None:
         ("Procrastinate, 2 processes × concurrency 2", peers.Procrastinate(2, 2)),
     ]
     if report.smoke:  # worker boots are most of a smoke run; scenario 10 covers the rest
-        ours, specs = {}, [specs[2]]
+        ours, specs, earlier = {}, [specs[2]], []
+    reused = {}
+    for label, key, name in earlier:
+        value = report.results.get(key, {}).get(name)
+        if value:
+            reused[label] = Measurement([value])
+            ours.pop(label, None)
+            specs = [(spec_label, peer) for spec_label, peer in specs if spec_label != label]
     variants = {}
     for label, config in ours.items():
         if label.startswith("platform"):
@@ -92,9 +113,17 @@ def run_peers_best(report, *, sizes, runs: int, warmup: bool) -> None:
         else:
             variants[label] = (None, lambda c=config: drains.raw(n, c))
     variants.update(_peer_variants(n, specs))
-    results = _run_all(report, variants, runs=runs, warmup=warmup, what="peers at their best")
-
-    like = results.get("platform, prefork -c 2 (like-for-like)")
+    measured = _run_all(report, variants, runs=runs, warmup=warmup, what="peers at their best")
+    sources = {label: "1." if key == "drain" else "7a." for label, key, _ in earlier}
+    results = {}
+    for label in dict.fromkeys(
+        [label for label, _, _ in earlier] + list(ours) + [s for s, _ in specs]
+    ):
+        if label in reused:
+            results[f"{label}, from {sources[label]}"] = reused[label]
+        elif label in measured:
+            results[label] = measured[label]
+    like = next((m for k, m in results.items() if k.startswith("platform, prefork")), None)
     best = results.get("platform, threads -c 8 (best)")
     rows = [
         [

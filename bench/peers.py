@@ -631,6 +631,10 @@ def run_peers(report, *, sizes, runs: int, warmup: bool) -> None:
         for peer in peers:
             peer.teardown()
 
+    # Scenario 9 shows these like-for-like drains next to each peer's own configurations.
+    report.results["peers_drain"] = {
+        peer.label: drain[peer.label].median for peer in peers if drain_n[peer.label] == sizes.drain
+    }
     _render(report, peers, missing, drain, drain_n, enqueue, latency, sizes, runs)
 
 
