@@ -99,14 +99,23 @@ def _size(table: str) -> str:
 
 
 def run_growth(report, *, sizes, runs: int, warmup: bool) -> None:
+    kept: list[Worker] = []  # the last size's worker, for 12b
+    try:
+        _run_sizes(report, sizes=sizes, runs=runs, warmup=warmup, kept=kept)
+    finally:
+        for worker in kept:
+            worker.stop()
+
+
+def _run_sizes(report, *, sizes, runs: int, warmup: bool, kept: list) -> None:
     rows = []
     reference: dict[str, float] = {}
     big = {}
     for ledger_rows in sizes.growth_rows:
         seeded = seed_finished(ledger_rows)
         table = _size("jobs_job")
-        # One worker per size for the drains and the latency probes: boots are most of the
-        # smoke run's time.
+        # One worker per size for the drains and the latency probes, and the last one goes
+        # on to 12b: worker boots are most of a smoke run's time.
         workers = drains.platform_workers()
         try:
             drain = drains.interleaved(
@@ -123,8 +132,11 @@ def run_growth(report, *, sizes, runs: int, warmup: bool) -> None:
             )["drain"]
             latency = _latency(workers[0], sizes.latency, warmup)
         finally:
-            for worker in workers:
-                worker.stop()
+            if ledger_rows == sizes.growth_rows[-1]:
+                kept.extend(workers)  # stopped by run_growth, after 12b
+            else:
+                for worker in workers:
+                    worker.stop()
         requests = _operator(report, sizes.operator_requests, warmup)
         p50 = {key: percentile(values, 50) for key, values in requests.items()}
         reference.setdefault("drain", drain.median)
@@ -172,7 +184,7 @@ def run_growth(report, *, sizes, runs: int, warmup: bool) -> None:
             f"Target p50 ≤ {TARGET_MS} ms at {big.get('rows', 0):,} rows: {verdicts}."
         ],
     )
-    _memory(report, sizes=sizes, warmup=warmup)
+    _memory(report, kept[0], sizes=sizes)
 
 
 # --- 12b. resident memory ------------------------------------------------------------------
@@ -193,17 +205,18 @@ def _drain_in_chunks(n: int, worker: Worker, chunk: int = 5_000) -> None:
             time.sleep(0.1)
 
 
-def _memory(report, *, sizes, warmup: bool) -> None:
-    from bench.scenarios import _env, _platform_app, _reset
+def _memory(report, worker: Worker, *, sizes) -> None:
+    """On a booted platform worker (scenario 12a's last)."""
+    from bench.scenarios import _platform_app, _reset
     from jobs.models import Job, JobStatus
 
-    _reset()
-    worker = Worker("config", "platform-memory", "default", _env()).wait_ready(_platform_app())
-    checkpoints = [("after warm-up", sizes.rss_warmup)]
-    step = sizes.rss_jobs // 4
-    checkpoints += [(f"after {sizes.rss_warmup + step * i:,} jobs", step) for i in range(1, 5)]
-    readings = []
     try:
+        _reset()
+        _platform_app().control.add_consumer("default", destination=[worker.name], reply=True)
+        checkpoints = [("after warm-up", sizes.rss_warmup)]
+        step = sizes.rss_jobs // 4
+        checkpoints += [(f"after {sizes.rss_warmup + step * i:,} jobs", step) for i in range(1, 5)]
+        readings = []
         for label, jobs in checkpoints:
             _drain_in_chunks(jobs, worker)
             time.sleep(0.5)  # let the pool processes settle after their last job
@@ -229,7 +242,8 @@ def _memory(report, *, sizes, warmup: bool) -> None:
         ["when", "RSS, all processes", "per process (largest first)", "vs after warm-up"],
         rows,
         [
-            f"Warm-up: the first {sizes.rss_warmup:,} jobs. RSS of the worker's main process "
+            f"The worker of 12a's last row (already warm), then {sizes.rss_warmup:,} more "
+            "jobs as the warm-up. RSS of the worker's main process "
             "and its pool processes (VmRSS from /proc; pages shared after the fork count in "
             f"each). Goal: no growth after the warm-up — {growth:+.1f} MiB over "
             f"{total - sizes.rss_warmup:,} jobs."
