@@ -363,7 +363,8 @@ class Procrastinate(Peer):
                 else "("
             )
             + "sync tasks run in a thread), PostgreSQL LISTEN/NOTIFY, its tables in a "
-            "`procrastinate` schema of the benchmark database"
+            "`procrastinate` schema of the benchmark database, analyzed after the enqueue as "
+            "autovacuum would (it is off on this machine)"
         )
 
     @staticmethod
