@@ -181,7 +181,7 @@ def run_io_bound(report, *, sizes, runs: int, warmup: bool) -> None:
         ("Procrastinate, 1 process × concurrency 8", peers.Procrastinate(1, 8), 8),
         ("Procrastinate, 1 process × concurrency 16", peers.Procrastinate(1, 16), 16),
     ]
-    if report.smoke:  # worker boots are most of a smoke run: one platform, raw, peer each
+    if report.smoke:  # worker boots are most of a smoke run: the platform and one peer
         configs = [Config("threads", 8)]
         specs = [specs[3]]
     variants, slots = {}, {}
@@ -189,7 +189,7 @@ def run_io_bound(report, *, sizes, runs: int, warmup: bool) -> None:
         label = f"platform, {config.label()}"
         variants[label] = (None, lambda c=config: (*drains.platform(n, c, waits=waits), n))
         slots[label] = config.slots
-    for config in configs:
+    for config in [] if report.smoke else configs:  # scenario 11's smoke run drains raw
         label = f"raw Celery, {config.label()}"
         variants[label] = (None, lambda c=config: drains.raw(n, c, waits=waits))
         slots[label] = config.slots

@@ -48,7 +48,7 @@ class Sizes:
     def smoke(cls) -> "Sizes":
         return cls(
             200, 200, 50, 20, 20, (0.5, 2.0), 1_000, 5_000, 5,
-            io_jobs=40, growth_rows=(10_000,), rss_jobs=400, rss_warmup=100,
+            io_jobs=40, growth_rows=(10_000,), rss_jobs=200, rss_warmup=50,
         )  # fmt: skip
 
 

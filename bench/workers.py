@@ -20,33 +20,35 @@ CONFIGS = [
 
 def run_workers(report, *, sizes, runs: int, warmup: bool) -> None:
     n = sizes.drain
-    # Worker boots are most of a smoke run: there, only the platform's two instances (raw
-    # Celery's drain is covered by scenario 10).
+    # Worker boots are most of a smoke run: there, only raw Celery's two instances (the
+    # platform's drain runs in scenarios 10 and 12).
     configs = [CONFIGS[3]] if report.smoke else CONFIGS
     variants = {}
     for config in configs:
-        variants[("platform", config)] = lambda c=config: (*drains.platform(n, c), n)
         if not report.smoke:
-            variants[("raw", config)] = lambda c=config: drains.raw(n, c)
+            variants[("platform", config)] = lambda c=config: (*drains.platform(n, c), n)
+        variants[("raw", config)] = lambda c=config: drains.raw(n, c)
     results = drains.interleaved(
         variants, runs=runs, warmup=warmup, report=report, what="more workers"
     )
     first = configs[0]
     rows = []
     for config in configs:
-        platform, raw = results[("platform", config)], results.get(("raw", config))
-        raw_first = results.get(("raw", first))
+        platform, raw = results.get(("platform", config)), results[("raw", config)]
+        platform_first = results.get(("platform", first))
         rows.append(
             [
                 config.label(),
                 str(config.slots),
-                f"{platform.median:,.0f}",
-                platform.spread(),
-                f"{raw.median:,.0f}" if raw else "-",
-                raw.spread() if raw else "-",
-                f"{platform.median / raw.median:.2f}x" if raw else "-",
-                f"{platform.median / results[('platform', first)].median:.2f}x",
-                f"{raw.median / raw_first.median:.2f}x" if raw and raw_first else "-",
+                f"{platform.median:,.0f}" if platform else "-",
+                platform.spread() if platform else "-",
+                f"{raw.median:,.0f}",
+                raw.spread(),
+                f"{platform.median / raw.median:.2f}x" if platform else "-",
+                f"{platform.median / platform_first.median:.2f}x"
+                if platform and platform_first
+                else "-",
+                f"{raw.median / results[('raw', first)].median:.2f}x",
             ]
         )
     report.add_section(
