@@ -61,10 +61,12 @@ class Worker:
         env: dict,
         concurrency: int = 2,
         extra: list[str] | None = None,
+        pool: str = "prefork",
     ):
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        # A unique node name: a control ping must reach this worker, not an earlier one.
-        self.name = f"{name}-{next(_serial)}@bench"
+        # A unique node name: a control ping must reach this worker, not an earlier one. The
+        # host part names the run's Redis database: runs on other databases leave it alone.
+        self.name = f"{name}-{next(_serial)}@{node_host()}"
         self.log_path = LOG_DIR / f"{name}.log"
         cmd = [
             sys.executable,
@@ -78,7 +80,7 @@ class Worker:
             "-Q",
             queues,
             "-P",
-            "prefork",
+            pool,
             "-c",
             str(concurrency),
             "-l",
@@ -115,6 +117,26 @@ class Worker:
         self._log.close()
 
 
+def process_group_rss(leader: int) -> list[int]:
+    """Resident memory (bytes) of every process in a worker's process group, from /proc."""
+    sizes = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The process group is the fifth field of /proc/<pid>/stat, after "(comm)".
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != leader:
+                continue
+            status = (entry / "status").read_text()
+        except (OSError, ValueError, IndexError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]) * 1024)
+    return sizes
+
+
 def reap_process_group(proc: subprocess.Popen) -> None:
     """After a warm-shutdown signal: give the process 30 s, then kill its whole group."""
     with contextlib.suppress(subprocess.TimeoutExpired):
@@ -125,20 +147,32 @@ def reap_process_group(proc: subprocess.Popen) -> None:
         proc.wait(10)
 
 
+def node_host() -> str:
+    """The host part of the benchmark's worker node names: "bench-" and the Redis database."""
+    return "bench-" + os.environ.get("BENCH_REDIS_URL", "").rstrip("/").rsplit("/", 1)[-1]
+
+
 def kill_leftover_workers() -> None:
-    """Workers of an interrupted earlier run would steal this run's jobs."""
-    subprocess.run(["pkill", "-9", "-f", "@bench "], check=False)
-    subprocess.run(["pkill", "-9", "-f", "@bench$"], check=False)
+    """Workers of an interrupted earlier run would steal this run's jobs.
+
+    Only those of a run on the same Redis database (BENCH_REDIS_URL in their environment):
+    other benchmark runs on the machine, each on its own database, keep their workers.
+    """
+    ours = f"BENCH_REDIS_URL={os.environ.get('BENCH_REDIS_URL', '')}".encode()
     # The peers' workers (bench/peers.py) and their children carry this in their environment.
-    marker = b"BENCH_PEER_WORKER=1"
+    peer_marker = f"BENCH_PEER_WORKER={os.environ.get('BENCH_REDIS_URL', '')}".encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ValueError):
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
             continue
+        celery_worker = any(b"@bench" in arg for arg in cmdline)
+        if peer_marker in environ or (ours in environ and celery_worker):
+            with contextlib.suppress(OSError):
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 def redis_command_count(client) -> int:

@@ -30,7 +30,8 @@ import time
 
 from bench.harness import LOG_DIR, ROOT, Measurement, percentile, reap_process_group
 
-# Set in every peer worker's environment: harness.kill_leftover_workers finds them by it.
+# Set in every peer worker's environment (to the run's Redis URL): harness.kill_leftover_workers
+# finds them by it.
 PEER_MARK = "BENCH_PEER_WORKER"
 POLL = 0.02
 PROCESSES = 2
@@ -47,7 +48,7 @@ def _redis():
 def _env() -> dict:
     return {
         **os.environ,
-        PEER_MARK: "1",
+        PEER_MARK: os.environ.get("BENCH_REDIS_URL", ""),
         "BENCH_DATABASE_URL": os.environ.get("BENCH_DATABASE_URL")
         or os.environ.get("DATABASE_URL", ""),
         "PYTHONPATH": str(ROOT),
@@ -141,8 +142,9 @@ class Peer:
     def start_workers(self) -> list[PeerWorker]:
         raise NotImplementedError
 
-    def pre_enqueue(self, n: int) -> None:
-        """The stamp job, then n - 1 no-ops, the fastest way the peer offers."""
+    def pre_enqueue(self, n: int, waits: list[float] | None = None) -> None:
+        """The stamp job, then n - 1 no-ops (or `wait` jobs sleeping waits[i] ms), the
+        fastest way the peer offers."""
         raise NotImplementedError
 
     def all_done(self, n: int) -> bool:
@@ -175,11 +177,19 @@ class RQ(Peer):
     package_label = "RQ"
     batch_label = "RQ enqueue_many (pipeline, batches of {batch})"
 
-    def __init__(self, worker_class: str, label: str, how: str, drain_fraction: float = 1.0):
+    def __init__(
+        self,
+        worker_class: str,
+        label: str,
+        how: str,
+        drain_fraction: float = 1.0,
+        processes: int = PROCESSES,
+    ):
         self.worker_class = worker_class
         self.label = label
         self.how = how
         self.drain_fraction = drain_fraction
+        self.processes = processes
 
     def _queue(self):
         from rq import Queue
@@ -206,21 +216,25 @@ class RQ(Peer):
                     "bench",
                 ],
             )
-            for i in range(1, PROCESSES + 1)
+            for i in range(1, self.processes + 1)
         ]
 
-    def pre_enqueue(self, n: int) -> None:
+    def pre_enqueue(self, n: int, waits: list[float] | None = None) -> None:
         from rq import Queue
 
         from bench.peers_apps import rq_tasks
+
+        def data(i: int):
+            if waits:
+                return Queue.prepare_data(rq_tasks.wait, args=(waits[i],))
+            return Queue.prepare_data(rq_tasks.noop)
 
         queue = self._queue()
         queue.enqueue(rq_tasks.stamp)
         for start in range(1, n, 1000):
             with queue.connection.pipeline() as pipe:
                 queue.enqueue_many(
-                    [Queue.prepare_data(rq_tasks.noop) for _ in range(start, min(n, start + 1000))],
-                    pipeline=pipe,
+                    [data(i) for i in range(start, min(n, start + 1000))], pipeline=pipe
                 )
                 pipe.execute()
 
@@ -265,13 +279,19 @@ class RQ(Peer):
 
 
 class Dramatiq(Peer):
-    label = package_label = "Dramatiq"
+    package_label = "Dramatiq"
     package = "dramatiq"
     module = "dramatiq"
-    how = (
-        f"`dramatiq bench.peers_apps.dramatiq_app --processes {PROCESSES} --threads 1`, "
-        "Redis broker, default middleware (acks after the job, prefetch 2 per process)"
-    )
+
+    def __init__(self, processes: int = PROCESSES, threads: int = 1, label: str = "Dramatiq"):
+        self.processes = processes
+        self.threads = threads
+        self.label = label
+        self.how = (
+            f"`dramatiq bench.peers_apps.dramatiq_app --processes {processes} --threads "
+            f"{threads}`, Redis broker, default middleware (acks after the job, prefetch "
+            f"{2 * threads} per process)"
+        )
 
     @staticmethod
     def _app():
@@ -288,18 +308,21 @@ class Dramatiq(Peer):
                     "dramatiq",
                     "bench.peers_apps.dramatiq_app",
                     "--processes",
-                    str(PROCESSES),
+                    str(self.processes),
                     "--threads",
-                    "1",
+                    str(self.threads),
                 ],
             )
         ]
 
-    def pre_enqueue(self, n: int) -> None:
+    def pre_enqueue(self, n: int, waits: list[float] | None = None) -> None:
         app = self._app()
         app.stamp.send()
-        for _ in range(n - 1):
-            app.noop.send()  # Dramatiq has no batch enqueue
+        for i in range(1, n):  # Dramatiq has no batch enqueue
+            if waits:
+                app.wait.send(waits[i])
+            else:
+                app.noop.send()
 
     def all_done(self, n: int) -> bool:
         # A message stays in the queue's hash until it is acked (or dead-lettered).
@@ -321,15 +344,28 @@ class Dramatiq(Peer):
 
 
 class Procrastinate(Peer):
-    label = package_label = "Procrastinate"
+    package_label = "Procrastinate"
     package = "procrastinate"
     module = "procrastinate"
     batch_label = "Procrastinate batch_defer (batches of {batch})"
-    how = (
-        f"{PROCESSES} × `procrastinate worker --concurrency 1` (one job at a time per "
-        "process, like a 2-process pool; sync tasks run in a thread), PostgreSQL "
-        "LISTEN/NOTIFY, its tables in a `procrastinate` schema of the benchmark database"
-    )
+
+    def __init__(
+        self, processes: int = PROCESSES, concurrency: int = 1, label: str = "Procrastinate"
+    ):
+        self.processes = processes
+        self.concurrency = concurrency
+        self.label = label
+        self.how = (
+            f"{processes} × `procrastinate worker --concurrency {concurrency}` "
+            + (
+                "(one job at a time per process, like a 2-process pool; "
+                if concurrency == 1 and processes == PROCESSES
+                else "("
+            )
+            + "sync tasks run in a thread), PostgreSQL LISTEN/NOTIFY, its tables in a "
+            "`procrastinate` schema of the benchmark database, analyzed after the enqueue as "
+            "autovacuum would (it is off on this machine)"
+        )
 
     @staticmethod
     def _app():
@@ -383,19 +419,29 @@ class Procrastinate(Peer):
                     "--name",
                     f"bench-peer-procrastinate-{i}",
                     "--concurrency",
-                    "1",
+                    str(self.concurrency),
                     "--queues",
                     self._app().QUEUE,
                 ],
             )
-            for i in range(1, PROCESSES + 1)
+            for i in range(1, self.processes + 1)
         ]
 
-    def pre_enqueue(self, n: int) -> None:
+    def pre_enqueue(self, n: int, waits: list[float] | None = None) -> None:
         app = self._app()
         app.stamp.defer()
         for start in range(1, n, 1000):
-            app.noop.batch_defer(*({} for _ in range(start, min(n, start + 1000))))
+            if waits:
+                app.wait.batch_defer(
+                    *({"ms": waits[i]} for i in range(start, min(n, start + 1000)))
+                )
+            else:
+                app.noop.batch_defer(*({} for _ in range(start, min(n, start + 1000))))
+        # This machine's PostgreSQL runs with autovacuum off, and reset() truncates the table,
+        # so it would never be analyzed: the planner would then take it for empty and sort
+        # every waiting job on each fetch (100 ms per fetch at 20,000 jobs; the drain ran at a
+        # third of its speed). On a server with autovacuum on, autoanalyze does this.
+        self._sql("ANALYZE procrastinate_jobs")
 
     def _status_count(self, statuses: tuple[str, ...]) -> int:
         return self._sql(
@@ -455,13 +501,13 @@ def _peers() -> list[Peer]:
 # --- the three measurements --------------------------------------------------------------
 
 
-def _drain(peer: Peer, n: int) -> tuple[float, int]:
+def _drain(peer: Peer, n: int, waits: list[float] | None = None) -> tuple[float, int]:
     """Returns (jobs/s, jobs completed)."""
     from bench.peers_apps import STAMP_KEY
 
     peer.reset()
     with peer.opened():
-        peer.pre_enqueue(n)
+        peer.pre_enqueue(n, waits)
     redis = _redis()
     workers = peer.start_workers()
     try:
@@ -586,6 +632,10 @@ def run_peers(report, *, sizes, runs: int, warmup: bool) -> None:
         for peer in peers:
             peer.teardown()
 
+    # Scenario 9 shows these like-for-like drains next to each peer's own configurations.
+    report.results["peers_drain"] = {
+        peer.label: drain[peer.label].median for peer in peers if drain_n[peer.label] == sizes.drain
+    }
     _render(report, peers, missing, drain, drain_n, enqueue, latency, sizes, runs)
 
 

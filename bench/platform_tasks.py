@@ -1,4 +1,5 @@
-"""Platform-side probe task for the latency scenario (loaded with `-I bench.platform_tasks`)."""
+"""Platform-side bench tasks, loaded with `-I bench.platform_tasks`: the latency probe and
+the I/O-bound scenario's wait (a sleep standing for a network call)."""
 
 import time
 
@@ -17,3 +18,8 @@ def probe(sent_at: float):
     if _redis is None:
         _redis = redis.Redis.from_url(settings.REDIS_URL)
     _redis.rpush("bench:latency", started - sent_at)
+
+
+@job_task(name="bench.platform.wait")
+def wait(ms: float):
+    time.sleep(ms / 1000)

@@ -37,6 +37,12 @@ def noop(*args, **kwargs):
     return None
 
 
+@app.task(name="bench.raw.wait")
+def wait(ms: float):
+    """The I/O-bound scenario's job: a wait standing for a network call."""
+    time.sleep(ms / 1000)
+
+
 @app.task(name="bench.raw.probe")
 def probe(sent_at: float):
     """Records enqueue->start latency (the write happens after the start is measured)."""

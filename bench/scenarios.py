@@ -24,18 +24,32 @@ class Sizes:
     sweep: int
     operator_rows: int
     operator_requests: int
+    io_jobs: int  # 10. I/O-bound: jobs of 10-50 ms
+    growth_rows: tuple[int, ...]  # 12a. finished rows already in the ledger
+    rss_jobs: int  # 12b. jobs run after the warm-up while the worker's memory is watched
+    rss_warmup: int
 
     @classmethod
     def full(cls) -> "Sizes":
-        return cls(20_000, 20_000, 1_000, 300, 1_000, (1.0, 20.0), 100_000, 1_000_000, 60)
+        return cls(
+            20_000, 20_000, 1_000, 300, 1_000, (1.0, 20.0), 100_000, 1_000_000, 60,
+            io_jobs=2_000, growth_rows=(0, 1_000_000, 10_000_000), rss_jobs=100_000,
+            rss_warmup=5_000,
+        )  # fmt: skip
 
     @classmethod
     def medium(cls) -> "Sizes":
-        return cls(5_000, 5_000, 1_000, 100, 200, (1.0, 10.0), 10_000, 100_000, 20)
+        return cls(
+            5_000, 5_000, 1_000, 100, 200, (1.0, 10.0), 10_000, 100_000, 20,
+            io_jobs=500, growth_rows=(0, 1_000_000), rss_jobs=20_000, rss_warmup=2_000,
+        )  # fmt: skip
 
     @classmethod
     def smoke(cls) -> "Sizes":
-        return cls(200, 200, 50, 20, 20, (0.5, 2.0), 1_000, 5_000, 5)
+        return cls(
+            200, 200, 50, 20, 20, (0.5, 2.0), 1_000, 5_000, 5,
+            io_jobs=40, growth_rows=(10_000,), rss_jobs=200, rss_warmup=50,
+        )  # fmt: skip
 
 
 def prepare_database(url: str) -> None:
@@ -332,5 +346,32 @@ def run_peers(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
 
 def run_statements(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
     from bench.statements import run_statements as run
+
+    run(report, sizes=sizes, runs=runs, warmup=warmup)
+
+
+# --- 9-12: configurations, I/O-bound jobs, more workers, a growing ledger -------------------
+
+
+def run_peers_best(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    from bench.configurations import run_peers_best as run
+
+    run(report, sizes=sizes, runs=runs, warmup=warmup)
+
+
+def run_io_bound(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    from bench.configurations import run_io_bound as run
+
+    run(report, sizes=sizes, runs=runs, warmup=warmup)
+
+
+def run_workers(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    from bench.workers import run_workers as run
+
+    run(report, sizes=sizes, runs=runs, warmup=warmup)
+
+
+def run_growth(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
+    from bench.growth import run_growth as run
 
     run(report, sizes=sizes, runs=runs, warmup=warmup)

@@ -1,8 +1,9 @@
 """Task modules for the peer queues (scenario 7), imported by their worker subprocesses.
 
-Every module has the same three tasks: `noop` (the drain and enqueue job), `stamp` (the
-first job of a drain: records when the first job started, which starts the clock) and
-`probe` (latency: records enqueue → start into the Redis list `bench:latency`).
+Every module has the same tasks: `noop` (the drain and enqueue job), `stamp` (the
+first job of a drain: records when the first job started, which starts the clock),
+`probe` (latency: records enqueue → start into the Redis list `bench:latency`) and `wait`
+(the I/O-bound scenario: sleeps the given milliseconds).
 """
 
 import os

@@ -54,3 +54,9 @@ def stamp():
 @dramatiq.actor(queue_name=QUEUE, max_retries=0)
 def probe(sent_at: float):
     _redis.rpush(LATENCY_KEY, time.time() - sent_at)
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=0)
+def wait(ms: float):
+    """The I/O-bound scenario's job: a wait standing for a network call."""
+    time.sleep(ms / 1000)

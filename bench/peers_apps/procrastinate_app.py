@@ -35,3 +35,9 @@ def stamp():
 @app.task(name="bench.peers.probe", queue=QUEUE)
 def probe(sent_at: float):
     _redis.rpush(LATENCY_KEY, time.time() - sent_at)
+
+
+@app.task(name="bench.peers.wait", queue=QUEUE)
+def wait(ms: float):
+    """The I/O-bound scenario's job: a wait standing for a network call."""
+    time.sleep(ms / 1000)

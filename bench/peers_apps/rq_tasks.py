@@ -19,3 +19,8 @@ def stamp():
 
 def probe(sent_at: float):
     _redis.rpush(LATENCY_KEY, time.time() - sent_at)
+
+
+def wait(ms: float):
+    """The I/O-bound scenario's job: a wait standing for a network call."""
+    time.sleep(ms / 1000)
