@@ -307,7 +307,10 @@ def _after_failure(*, job_id: str, continuation: dict, error: str) -> list[InPro
     workflow_id = continuation["workflow"]
     cancelled = ledger_workflows.workflow_cancelled(workflow_id)
     reason = "workflow cancelled" if cancelled else f"not run: job {job_id} failed: {error}"
-    errbacks = [] if cancelled else [(s, None) for s in continuation.get("link_error") or []]
+    # Each error callback with the chord body it belongs to (None: the job's own).
+    errbacks: list[tuple[dict, dict | None]] = (
+        [] if cancelled else [(s, None) for s in continuation.get("link_error") or []]
+    )
     # The job's own error callbacks are applied below, so they are not cancelled here.
     abandoned = list(ledger_workflows.options_steps(continuation, link_error=cancelled))
     ledger_workflows.steps_abandon(

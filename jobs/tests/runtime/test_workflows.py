@@ -234,6 +234,21 @@ def test_a_poison_step_fails_its_dependants_and_runs_link_error(worker):
     assert errback.args == [str(poisoned.id)]
 
 
+def test_a_poison_steps_request_exc_traceback_errback_gets_worker_lost_error(worker):
+    result = chain(crash.si(), add.si(1, 1)).apply_async(link_error=on_error.s())
+
+    with pytest.raises(TaskRevokedError, match="poison job"):
+        AsyncResult(result.id).get(timeout=60)
+    poisoned = Job.objects.get(task="testapp.crash")
+    calls = wait_for(lambda: _errback_calls(), timeout=20)
+    time.sleep(1)
+    assert _errback_calls() == calls
+    [(got, request_id)] = calls
+    assert request_id == str(poisoned.id) and got["task"] == "testapp.crash"
+    assert got["exc"].startswith("WorkerLostError: ") and got["traceback"] is None
+    assert Job.objects.get(id=poisoned.id).status == JobStatus.FAILED
+
+
 def test_a_worker_killed_between_a_steps_completion_and_its_successors_start(start_worker):
     first = start_worker("dies", queues=["default"])
     result = chain(complete_then_die.s(7), add.s(1)).apply_async()
