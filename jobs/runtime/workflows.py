@@ -175,6 +175,9 @@ def fail_step(
         request=request,
         exc=exc if exc is not None else Exception(error),
         traceback=traceback,
+        fallback=_request_of(
+            claim.job_id, "unknown", (), {}, workflow_id=continuation.get("workflow")
+        ),
     )
     return True
 
