@@ -11,7 +11,8 @@ step sets off is created in the transaction that completes (or fails) the step:
         "workflow": "<workflow id>",
         "chain": [signature, ...],      # the rest of the chain, last step first (Celery's order)
         "link": [signature, ...],       # applied with the result on success
-        "link_error": [signature, ...], # applied with the job's id when it fails for good
+        "link_error": [signature, ...], # when it fails for good: applied with the job's id,
+                                        # or called with (request, exc, traceback)
         "chord": "<chord id>",          # the chord whose header this job completes
     }
 

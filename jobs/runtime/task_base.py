@@ -20,6 +20,7 @@ from typing import Any
 
 from billiard.exceptions import Terminated, WorkerLostError
 from celery import Task, shared_task
+from celery.app.task import Context
 from celery.exceptions import Ignore, Reject, TimeLimitExceeded
 from celery.utils.functional import head_from_fun
 from celery.worker import state as worker_state
@@ -123,7 +124,7 @@ class LedgerRequest(Request):
                     poison_threshold=jobs_settings().poison_threshold,
                 )
                 if ended == JobStatus.FAILED:
-                    workflows.step_ended_abnormally(job_id=self.id)
+                    workflows.step_ended_abnormally(job_id=self.id, request=self._context)
             except Exception:
                 log.exception("could not requeue job %s after its worker was lost", self.id)
         return super().on_failure(exc_info, send_failed_event, return_ok)
@@ -451,7 +452,7 @@ class LedgerTask(Task):
             else:
                 attempts.job_claim_lost(claim=claim)
             raise Ignore() from exc
-        if _fail(claim, error=error, traceback=trace):
+        if _fail(claim, error=error, traceback=trace, exc=cause, request=self.request):
             self._log(claim, "failed", ended=True)
         else:
             attempts.job_claim_lost(claim=claim)
@@ -490,7 +491,17 @@ class LedgerTask(Task):
                         traceback="",
                     ):
                         self._log(claim, "retried", ended=True)
-                elif _fail(claim, error=error, traceback=""):
+                elif _fail(
+                    claim,
+                    error=error,
+                    traceback="",
+                    exc=exc,
+                    # Celery gives the errbacks of a run killed by its hard time limit
+                    # the request's context; this process has the task's id and arguments.
+                    request=self.request
+                    if self.request.id == task_id
+                    else Context(id=task_id, task=self.name, args=args, kwargs=kwargs),
+                ):
                     self._log(claim, "failed", ended=True)
         return super().on_failure(exc, task_id, args, kwargs, einfo)
 
@@ -514,10 +525,17 @@ def _complete(claim: attempts.Claim, result) -> bool:
     return workflows.complete_step(claim, result)
 
 
-def _fail(claim: attempts.Claim, *, error: str, traceback: str) -> bool:
+def _fail(
+    claim: attempts.Claim,
+    *,
+    error: str,
+    traceback: str,
+    exc: BaseException | None = None,
+    request=None,
+) -> bool:
     if claim.continuation is None:
         return attempts.job_fail(claim=claim, error=error, traceback=traceback)
-    return workflows.fail_step(claim, error=error, traceback=traceback)
+    return workflows.fail_step(claim, error=error, traceback=traceback, exc=exc, request=request)
 
 
 def _jsonable(value):

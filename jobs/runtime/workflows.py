@@ -10,8 +10,10 @@ that completes it applies them, as Celery's worker would after the task returns:
   ``.si()``), the next step of the chain too;
 - the last header job of a chord applies the body with the header's results, in order;
 - when the job fails for good, ``link_error`` signatures are applied with the job's id
-  (Celery's errback arguments for a signature it applies), and every step it would have
-  set off is cancelled saying why; its chord fails, or, when the chord's body has
+  (Celery's errback arguments for a signature it applies), except those whose task takes
+  ``(request, exc, traceback)``: Celery calls these in the failing worker, and so does
+  ``call_errbacks``, after the failure has committed. Every step the job would have set
+  off is cancelled saying why; its chord fails, or, when the chord's body has
   ``continue_on_failure``, counts it as ended (its slot an error marker). Retrying the job
   (``job_retry``) undoes that: ``jobs.ledger.workflows.step_resume``.
 
@@ -20,11 +22,15 @@ after the commit); a plain Celery task's is sent after the commit.
 """
 
 import logging
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from celery import current_app
+from celery.app.task import Context
 from celery.canvas import Signature, signature
-from celery.utils.functional import maybe_list
+from celery.exceptions import ChordError, NotRegistered, WorkerLostError
+from celery.utils.functional import arity_greater, maybe_list
 from django.db import connection, transaction
 from kombu.utils import json as kombu_json
 
@@ -139,51 +145,175 @@ def complete_step(claim: attempts.Claim, result: Any) -> bool:
     return _in_transaction(work)
 
 
-def fail_step(claim: attempts.Claim, *, error: str, traceback: str) -> bool:
+def fail_step(
+    claim: attempts.Claim,
+    *,
+    error: str,
+    traceback: str,
+    exc: BaseException | None = None,
+    request: Any = None,
+) -> bool:
     """Fail a workflow step for good: its error callbacks are applied and every step it
     would have set off is cancelled, saying which job failed and why, in one transaction.
-    The admins are mailed after the commit, as for any failed job."""
+    The admins are mailed after the commit, as for any failed job, and the error callbacks
+    that take ``(request, exc, traceback)`` are called then with the failing task's
+    ``request``, ``exc`` and ``traceback``."""
     continuation = claim.continuation or {}
 
-    def work() -> bool:
+    def work() -> list[InProcessErrback] | None:
         if not attempts.job_fail_step(claim=claim, error=error, traceback=traceback):
-            return False
-        _after_failure(job_id=claim.job_id, continuation=continuation, error=error)
-        return True
+            return None
+        return _after_failure(job_id=claim.job_id, continuation=continuation, error=error)
 
-    failed = _in_transaction(work)
-    if failed:
-        attempts.notify_admins_of_failure(job_id=claim.job_id)
-    return failed
+    in_process = _in_transaction(work)
+    if in_process is None:
+        return False
+    attempts.notify_admins_of_failure(job_id=claim.job_id)
+    call_errbacks(
+        in_process,
+        job_id=claim.job_id,
+        request=request,
+        exc=exc if exc is not None else Exception(error),
+        traceback=traceback,
+        fallback=_request_of(
+            claim.job_id, "unknown", (), {}, workflow_id=continuation.get("workflow")
+        ),
+    )
+    return True
 
 
-def step_ended_abnormally(*, job_id: str) -> None:
+def step_ended_abnormally(*, job_id: str, request: Any = None) -> None:
     """A step that ended outside its attempt (its worker process kept dying and it failed
     as a poison job, or a revoke terminated it): what it would have set off is settled, as
     its failure would (or, terminated, its workflow's cancellation) settle it. Its own end
     was written by the statement before, so this is a transaction of its own; a crash
-    between the two leaves the steps after it pending, visible on the workflow's page."""
-    job = Job.objects.filter(id=job_id).only("status", "error", "continuation").first()
+    between the two leaves the steps after it pending, visible on the workflow's page.
+    A failed step's ``(request, exc, traceback)`` error callbacks are called after the
+    commit with ``WorkerLostError`` and no traceback, as Celery calls them when a worker
+    process is lost; ``request`` is the Celery request when the worker has it, else one
+    made from the job's row."""
+    job = (
+        Job.objects.filter(id=job_id)
+        .only("status", "error", "continuation", "task", "args", "kwargs")
+        .first()
+    )
     if job is None or not job.continuation:
         return
     continuation = job.continuation
 
-    def work() -> None:
+    def work() -> list[InProcessErrback]:
         if job.status == JobStatus.FAILED:
-            _after_failure(job_id=job_id, continuation=continuation, error=job.error)
-        else:
-            ledger_workflows.continuation_abandon(
-                continuation=continuation, parent_id=job_id, reason=job.error or "cancelled"
+            return _after_failure(job_id=job_id, continuation=continuation, error=job.error)
+        ledger_workflows.continuation_abandon(
+            continuation=continuation, parent_id=job_id, reason=job.error or "cancelled"
+        )
+        return []
+
+    in_process = _in_transaction(work)
+    if in_process:
+        call_errbacks(
+            in_process,
+            job_id=job_id,
+            request=request,
+            exc=WorkerLostError(job.error),
+            traceback=None,
+            fallback=_request_of(job_id, job.task, job.args, job.kwargs, workflow_id=None),
+        )
+
+
+@dataclass(frozen=True)
+class InProcessErrback:
+    """An error callback Celery would call in the failing worker, and for what: the failed
+    job itself, or (``body`` set) the body of a chord it fails, whose error callbacks Celery
+    calls with a request made from the body and a ``ChordError``."""
+
+    sig: dict
+    body: dict | None = None
+
+
+def takes_request(sig: Signature) -> bool:
+    """Celery's test (``BaseBackend._call_task_errbacks``): an error callback whose task's
+    function takes more than one argument besides those the signature stores is called
+    with ``(request, exc, traceback)``; any other is applied with the failed task's id. A
+    bound task's header is a partial, and counts as the second kind, as in Celery."""
+    if sig.subtask_type:
+        return False
+    try:
+        header = getattr(sig.type, "__header__", None)
+    except NotRegistered:
+        return False  # not known here: applied, for a worker that knows it
+    if header is None or isinstance(header, partial):
+        return False
+    if not sig.immutable and (sig.args or sig.kwargs):
+        try:
+            return arity_greater(partial(header, *sig.args, **sig.kwargs), 1)
+        except (TypeError, ValueError):
+            pass
+    return arity_greater(header, 1)
+
+
+def _request_of(task_id, task: str, args, kwargs, *, workflow_id: str | None) -> Context:
+    """A request made for an error callback when there is no Celery request to give it
+    (Celery's ``_create_fake_task_request``)."""
+    return Context(
+        {
+            "id": str(task_id) if task_id else None,
+            "task": task,
+            "args": list(args or []),
+            "kwargs": dict(kwargs or {}),
+            "root_id": workflow_id,
+            "errbacks": [],
+            "delivery_info": {},
+        }
+    )
+
+
+def call_errbacks(
+    errbacks: list[InProcessErrback],
+    *,
+    job_id: str,
+    request: Any,
+    exc: BaseException,
+    traceback: str | None,
+    fallback: Context | None = None,
+) -> None:
+    """Call ``(request, exc, traceback)`` error callbacks in this process, after the
+    failure has committed, as Celery's worker does. They are not ledger jobs: one that
+    raises is logged and the failure stays as recorded."""
+    for errback in errbacks:
+        sig = signature(errback.sig, app=current_app)
+        if errback.body is not None:
+            body = errback.body
+            body_options = body.get("options") or {}
+            args: tuple = (
+                _request_of(
+                    body_options.get("task_id"),
+                    body.get("task") or "unknown",
+                    body.get("args"),
+                    body.get("kwargs"),
+                    workflow_id=body_options.get("root_id"),
+                ),
+                ChordError(f"Dependency {job_id} raised {exc!r}"),
+                None,
             )
+        else:
+            args = (request if request is not None else fallback, exc, traceback)
+        try:
+            sig(*args)
+        except Exception:
+            log.exception("error callback %s of failed job %s raised", sig.task, job_id)
 
-    _in_transaction(work)
 
-
-def _after_failure(*, job_id: str, continuation: dict, error: str) -> None:
+def _after_failure(*, job_id: str, continuation: dict, error: str) -> list[InProcessErrback]:
+    """Settle what a failed step would have set off, in the current transaction. Returns
+    the error callbacks to call in this process once it has committed."""
     workflow_id = continuation["workflow"]
     cancelled = ledger_workflows.workflow_cancelled(workflow_id)
     reason = "workflow cancelled" if cancelled else f"not run: job {job_id} failed: {error}"
-    errbacks = [] if cancelled else list(continuation.get("link_error") or [])
+    # Each error callback with the chord body it belongs to (None: the job's own).
+    errbacks: list[tuple[dict, dict | None]] = (
+        [] if cancelled else [(s, None) for s in continuation.get("link_error") or []]
+    )
     # The job's own error callbacks are applied below, so they are not cancelled here.
     abandoned = list(ledger_workflows.options_steps(continuation, link_error=cancelled))
     ledger_workflows.steps_abandon(
@@ -215,9 +345,14 @@ def _after_failure(*, job_id: str, continuation: dict, error: str) -> None:
                 reason=reason,
             )
             if not cancelled:
-                errbacks.extend(options.get("link_error") or [])
-    for sig in errbacks:
-        _apply(sig, (job_id,), workflow_id=workflow_id, parent_id=job_id)
+                errbacks.extend((s, body) for s in options.get("link_error") or [])
+    in_process = []
+    for sig, chord_body in errbacks:
+        if takes_request(signature(sig, app=current_app)):
+            in_process.append(InProcessErrback(sig, chord_body))
+        else:
+            _apply(sig, (job_id,), workflow_id=workflow_id, parent_id=job_id)
+    return in_process
 
 
 def _apply(

@@ -212,6 +212,25 @@ def note(self, *values) -> list:
     return list(values)
 
 
+@job_task(name="testapp.on_error")
+def on_error(request, exc, traceback) -> None:
+    """An error callback in Celery's ``(request, exc, traceback)`` form, called in the failing
+    worker: records the failed task's id, the exception and what the traceback was."""
+    got = {
+        "task": request.task,
+        "exc": f"{type(exc).__name__}: {exc}",
+        "traceback": "str" if isinstance(traceback, str) and "Traceback" in traceback else None,
+    }
+    SideEffect.objects.create(key=json.dumps(got)[:200], job_id=str(request.id))
+
+
+@job_task(name="testapp.on_error_raises")
+def on_error_raises(request, exc, traceback) -> None:
+    """A ``(request, exc, traceback)`` error callback that raises after recording its call."""
+    SideEffect.objects.create(key="on_error_raises", job_id=str(request.id))
+    raise RuntimeError("the error callback failed too")
+
+
 @job_task(name="testapp.step_fails", max_attempts=2, backoff=fixed(0.1))
 def step_fails(*values) -> None:
     raise RuntimeError("the step cannot succeed")

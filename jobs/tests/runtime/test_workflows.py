@@ -17,11 +17,14 @@ from tests.support.waiting import wait_for
 from tests.testapp.models import SideEffect
 from tests.testapp.tasks import (
     add,
+    boom,
     collect,
     complete_then_die,
     crash,
     fails_until_allowed,
     note,
+    on_error,
+    on_error_raises,
     record,
     step_fails,
     total,
@@ -96,6 +99,100 @@ def test_a_step_failing_after_its_retries_runs_link_error_and_cancels_its_depend
     assert SideEffect.objects.filter(key="add").count() == 1  # the last add never ran
 
 
+def _errback_calls(**filters) -> list[tuple[dict, str]]:
+    return [
+        (json.loads(e.key), e.job_id)
+        for e in SideEffect.objects.filter(**filters).exclude(key="add").order_by("id")
+    ]
+
+
+def test_an_errback_taking_request_exc_traceback_is_called_in_the_worker_like_celerys(worker):
+    result = boom.apply_async(link_error=on_error.s())
+
+    with pytest.raises(Exception, match="the failure an operator must see"):
+        AsyncResult(result.id).get(timeout=30)
+    failed = Job.objects.get(id=result.id)
+    assert failed.status == JobStatus.FAILED
+    calls = wait_for(lambda: _errback_calls(job_id=str(failed.id)), timeout=20)
+    time.sleep(1)  # a second call would show up meanwhile
+    assert (
+        _errback_calls(job_id=str(failed.id))
+        == calls
+        == [
+            (
+                {
+                    "task": "testapp.boom",
+                    "exc": "Boom: the failure an operator must see in the worker's log",
+                    "traceback": "str",
+                },
+                str(failed.id),
+            )
+        ]
+    )
+    # Called in the worker, as Celery does: not a ledger job.
+    assert not Job.objects.filter(task="testapp.on_error").exists()
+    assert Job.objects.get(id=result.id).status == JobStatus.FAILED
+
+
+def test_a_chain_whose_second_step_fails_calls_its_request_exc_traceback_errback(worker):
+    result = chain(add.s(1, 1), step_fails.s(), add.s(5)).apply_async(link_error=on_error.s())
+
+    with pytest.raises(TaskRevokedError, match="failed: RuntimeError: the step cannot succeed"):
+        AsyncResult(result.id).get(timeout=30)
+    failed = Job.objects.get(task="testapp.step_fails")
+    assert failed.status == JobStatus.FAILED and failed.attempts == 2
+    calls = wait_for(lambda: _errback_calls(), timeout=20)
+    time.sleep(1)
+    assert _errback_calls() == calls
+    assert calls == [
+        (
+            {
+                "task": "testapp.step_fails",
+                "exc": "RuntimeError: the step cannot succeed",
+                "traceback": "str",
+            },
+            str(failed.id),
+        )
+    ]
+    assert Job.objects.get(id=result.id).status == JobStatus.CANCELLED
+    assert not Job.objects.filter(task="testapp.on_error").exists()
+    assert SideEffect.objects.filter(key="add").count() == 1
+
+
+def test_an_errback_that_raises_is_logged_and_the_failure_stays_recorded(worker):
+    result = boom.apply_async(link_error=[on_error_raises.s(), note.s()])
+
+    with pytest.raises(Exception, match="the failure an operator must see"):
+        AsyncResult(result.id).get(timeout=30)
+    wait_for(lambda: SideEffect.objects.filter(key="on_error_raises").exists(), timeout=20)
+    wait_for(lambda: "the error callback failed too" in worker.log(), timeout=10)
+    assert f"error callback testapp.on_error_raises of failed job {result.id} raised" in (
+        worker.log()
+    )
+    assert Job.objects.get(id=result.id).status == JobStatus.FAILED
+    # The single-argument errback beside it is still a ledger job with the failed job's id.
+    errback = wait_for(lambda: _finished(Job.objects.get(task="testapp.note").id), timeout=20)
+    assert errback.status == JobStatus.COMPLETED and errback.args == [str(result.id)]
+
+
+def test_a_chord_bodys_request_exc_traceback_errback_is_called_when_a_header_job_fails(worker):
+    body = collect.s()
+    body.link_error(on_error.s())
+    result = chord([add.s(1, 1), step_fails.s()], body).apply_async()
+
+    with pytest.raises(TaskRevokedError):
+        AsyncResult(result.id).get(timeout=30)
+    failed = Job.objects.get(task="testapp.step_fails")
+    calls = wait_for(lambda: _errback_calls(), timeout=20)
+    time.sleep(1)
+    assert _errback_calls() == calls
+    [(got, request_id)] = calls
+    assert request_id == result.id and got["task"] == "testapp.collect"
+    assert got["exc"].startswith(f"ChordError: Dependency {failed.id} raised RuntimeError")
+    assert got["traceback"] is None
+    assert not SideEffect.objects.filter(key="collect").exists()
+
+
 def test_a_group_of_50_runs_each_member_as_a_ledger_job(worker):
     result = group(add.s(i, i) for i in range(50)).apply_async()
 
@@ -135,6 +232,21 @@ def test_a_poison_step_fails_its_dependants_and_runs_link_error(worker):
     assert poisoned.status == JobStatus.FAILED
     errback = wait_for(lambda: _finished(Job.objects.get(task="testapp.note").id), timeout=20)
     assert errback.args == [str(poisoned.id)]
+
+
+def test_a_poison_steps_request_exc_traceback_errback_gets_worker_lost_error(worker):
+    result = chain(crash.si(), add.si(1, 1)).apply_async(link_error=on_error.s())
+
+    with pytest.raises(TaskRevokedError, match="poison job"):
+        AsyncResult(result.id).get(timeout=60)
+    poisoned = Job.objects.get(task="testapp.crash")
+    calls = wait_for(lambda: _errback_calls(), timeout=20)
+    time.sleep(1)
+    assert _errback_calls() == calls
+    [(got, request_id)] = calls
+    assert request_id == str(poisoned.id) and got["task"] == "testapp.crash"
+    assert got["exc"].startswith("WorkerLostError: ") and got["traceback"] is None
+    assert Job.objects.get(id=poisoned.id).status == JobStatus.FAILED
 
 
 def test_a_worker_killed_between_a_steps_completion_and_its_successors_start(start_worker):
