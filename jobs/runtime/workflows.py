@@ -64,6 +64,19 @@ def is_canvas_call(options: dict, link: Any, link_error: Any) -> bool:
     return bool(link or link_error or any(options.get(name) for name in CANVAS_OPTIONS))
 
 
+def _header_chain_workflow(options: dict) -> str | None:
+    """The workflow of the chord whose header holds this chain, for the chain's first step.
+
+    Celery sends that step with neither the chord's root id nor its group id: its last step
+    carries them, with the chord. Taken from there, the chain's steps join the chord's
+    workflow, so that cancelling the chord cancels them and its page lists them."""
+    for step in options.get("chain") or ():
+        step_options = step.get("options") or {}
+        if step_options.get("chord") and step_options.get("group_id"):
+            return str(step_options.get("root_id") or step_options["group_id"])
+    return None
+
+
 def canvas_spec_fields(
     *, task_name: str, task_id: str | None, options: dict, link: Any, link_error: Any
 ) -> tuple[dict, list[ledger_workflows.Step], int]:
@@ -71,7 +84,9 @@ def canvas_spec_fields(
     to record with it, and its position in its workflow."""
     job_id = str(task_id or uuid7())
     group_id = options.get("group_id")
-    workflow_id = str(options.get("root_id") or group_id or job_id)
+    workflow_id = str(
+        options.get("root_id") or group_id or _header_chain_workflow(options) or job_id
+    )
     continuation: dict[str, Any] = {}
     if options.get("chain"):
         continuation["chain"] = _data(list(options["chain"]))
