@@ -43,8 +43,11 @@ def test_global_rate_limit_holds_across_worker_processes(start_worker):
     starts = [j.started_at for j in jobs]
     span = (starts[-1] - starts[0]).total_seconds()
     assert 8.5 <= span <= 14.0  # 10 at once, then 10 more each second
-    window = timedelta(seconds=1)
-    for i, start in enumerate(starts):  # every 1-second window, strictly
+    # Every 1-second window, less 50 ms: the limiter grants by Redis' clock and the claim
+    # stamps started_at a moment later in the worker, so two grants a full second apart can
+    # be stamped a few ms closer than that when the first waits longer for the CPU.
+    window = timedelta(seconds=1) - timedelta(milliseconds=50)
+    for i, start in enumerate(starts):
         in_window = sum(1 for s in starts[i:] if s < start + window)
         assert in_window <= 10, (i, in_window)
     assert all(j.attempts == 1 for j in jobs)  # deferral spends no attempt
