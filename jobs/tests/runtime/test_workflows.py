@@ -106,6 +106,14 @@ def _errback_calls(**filters) -> list[tuple[dict, str]]:
     ]
 
 
+def _settled_errback_calls() -> list[tuple[dict, str]]:
+    """The in-worker error callbacks' calls, once some arrived and a second brought no more."""
+    calls = wait_for(lambda: _errback_calls(), timeout=20)
+    time.sleep(1)
+    assert _errback_calls() == calls
+    return calls
+
+
 def test_an_errback_taking_request_exc_traceback_is_called_in_the_worker_like_celerys(worker):
     result = boom.apply_async(link_error=on_error.s())
 
@@ -141,9 +149,7 @@ def test_a_chain_whose_second_step_fails_calls_its_request_exc_traceback_errback
         AsyncResult(result.id).get(timeout=30)
     failed = Job.objects.get(task="testapp.step_fails")
     assert failed.status == JobStatus.FAILED and failed.attempts == 2
-    calls = wait_for(lambda: _errback_calls(), timeout=20)
-    time.sleep(1)
-    assert _errback_calls() == calls
+    calls = _settled_errback_calls()
     assert calls == [
         (
             {
@@ -183,9 +189,7 @@ def test_a_chord_bodys_request_exc_traceback_errback_is_called_when_a_header_job
     with pytest.raises(TaskRevokedError):
         AsyncResult(result.id).get(timeout=30)
     failed = Job.objects.get(task="testapp.step_fails")
-    calls = wait_for(lambda: _errback_calls(), timeout=20)
-    time.sleep(1)
-    assert _errback_calls() == calls
+    calls = _settled_errback_calls()
     [(got, request_id)] = calls
     assert request_id == result.id and got["task"] == "testapp.collect"
     assert got["exc"].startswith(f"ChordError: Dependency {failed.id} raised RuntimeError")
@@ -240,9 +244,7 @@ def test_a_poison_steps_request_exc_traceback_errback_gets_worker_lost_error(wor
     with pytest.raises(TaskRevokedError, match="poison job"):
         AsyncResult(result.id).get(timeout=60)
     poisoned = Job.objects.get(task="testapp.crash")
-    calls = wait_for(lambda: _errback_calls(), timeout=20)
-    time.sleep(1)
-    assert _errback_calls() == calls
+    calls = _settled_errback_calls()
     [(got, request_id)] = calls
     assert request_id == str(poisoned.id) and got["task"] == "testapp.crash"
     assert got["exc"].startswith("WorkerLostError: ") and got["traceback"] is None
