@@ -683,6 +683,16 @@ def _render(report, peers, missing, drain, drain_n, enqueue, latency, sizes, run
     for name, m in enqueue.items():
         rows.append(_rate_row(name, m.median, m.spread(), ref_platform, ref_raw))
     rows += [[note, "-", "-", "-", "-"] for note in skipped]
+    many = next((v for k, v in ours.get("enqueue", {}).items() if "enqueue_many" in k), None)
+    batch_defer = next((m.median for k, m in enqueue.items() if "batch_defer" in k), None)
+    target = (
+        [
+            f"Target platform enqueue_many ahead of Procrastinate's batch_defer: "
+            f"{many / batch_defer:.2f}x — {report.verdict(many > batch_defer)}."
+        ]
+        if many and batch_defer
+        else []
+    )
     report.add_section(
         f"7b. Peers, enqueue: {sizes.enqueue:,} jobs from one process (no worker running)",
         ["variant", "jobs/s (median)", "spread", "vs platform .delay()", "vs raw .delay()"],
@@ -694,7 +704,8 @@ def _render(report, peers, missing, drain, drain_n, enqueue, latency, sizes, run
                 ""
                 if ref_platform
                 else " Platform figures: run the enqueue scenario in the same run."
-            )
+            ),
+            *target,
         ],
     )
 
