@@ -29,6 +29,10 @@ LEDGER_HEADER = "jobs_ledger"
 
 _clients: dict[tuple[int, str], redis.Redis] = {}
 
+# kombu's JSON (its encoder's types, json.dumps' defaults), with one encoder for every
+# message: kombu_json.dumps builds a new encoder on each call.
+_kombu_json = kombu_json.JSONEncoder().encode
+
 
 def _origin() -> str:
     """The 'origin' header Celery would add (the publishing node), computed once."""
@@ -81,8 +85,8 @@ def _envelope(job: Job) -> str:
     message.headers[LEDGER_HEADER] = 1
     for hook in _header_hooks:
         hook(job, message.headers)
-    body = base64.b64encode(kombu_json.dumps(message.body).encode()).decode()
-    return kombu_json.dumps(
+    body = base64.b64encode(_kombu_json(message.body).encode()).decode()
+    return _kombu_json(
         {
             "body": body,
             "content-encoding": "utf-8",

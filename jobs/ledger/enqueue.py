@@ -1,15 +1,15 @@
 """Writing to the ledger: enqueue, cancel, retry, remove, and queue controls."""
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from jobs.errors import InvalidInput
@@ -106,7 +106,7 @@ def job_build(spec: JobSpec, *, now: datetime, defaults=None, check_arguments: b
     job_options.unique_for_option(spec.unique_for, job_key=spec.job_key)
     due = spec.eta or (now + timedelta(seconds=spec.countdown or 0))
     status = JobStatus.DELAYED if due > now else JobStatus.WAITING
-    job = Job(
+    job = _new_job(
         task=spec.task,
         args=list(args or ()),
         kwargs=dict(kwargs or {}),
@@ -132,6 +132,34 @@ def job_build(spec: JobSpec, *, now: datetime, defaults=None, check_arguments: b
     return job
 
 
+# (attname, default, call it?) of every concrete field, read from the model once.
+_field_defaults: list[tuple[str, Any, bool]] | None = None
+
+
+def _new_job(**values) -> Job:
+    """An unsaved Job with ``values`` over the fields' defaults, built as Django's
+    ``Model.from_db`` builds a row's instance: straight into ``__dict__``.
+
+    ``Model.__init__`` resolves every field's default and name anew for every instance,
+    which was a quarter of ``enqueue_many``'s time in a profile. No signal receiver
+    listens to the Job model's init signals, and the result is the same instance."""
+    global _field_defaults
+    if _field_defaults is None:
+        _field_defaults = [
+            (f.attname, f.default, callable(f.default))
+            if f.has_default()
+            else (f.attname, f.get_default(), False)
+            for f in Job._meta.concrete_fields
+        ]
+    job = Job.__new__(Job)
+    job._state = ModelState()
+    fields = job.__dict__
+    for attname, default, call in _field_defaults:
+        fields[attname] = default() if call else default
+    fields.update(values)
+    return job
+
+
 def insert_jobs(jobs: list[Job]) -> list[Job]:
     """Write unsaved rows (ids already set) in one statement."""
     if not jobs:
@@ -154,10 +182,14 @@ def insert_jobs(jobs: list[Job]) -> list[Job]:
     return jobs
 
 
+# One encoder for every row: json.dumps(cls=...) would build a new one per value.
+_json = DjangoJSONEncoder().encode
+
+
 def _column(job: Job, name: str, kind: str):
     value = getattr(job, name)
     if kind == "jsonb" or (kind == "jsonb null" and value is not None):
-        return json.dumps(value, cls=DjangoJSONEncoder)
+        return _json(value)
     return value  # a nullable JSON option left out is SQL NULL, not JSON null
 
 
