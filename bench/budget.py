@@ -3,9 +3,9 @@
 A drain of pre-enqueued no-op jobs (prefork -c 2, as scenario 1) runs under py-spy, which
 samples every process of the worker (main and pool processes, idle threads included). Each
 sample is put in one bucket by the frames on its stack, and the buckets are turned into
-microseconds per job (samples / rate / jobs). Needs ``py-spy`` on PATH (``pip install
-py-spy``; not a project dependency) or in ``PY_SPY``; without it the scenario says so and
-records nothing.
+microseconds per job (samples / rate / jobs). Needs ``py-spy``: ``make bench`` installs it
+with the peers (or put it on PATH, or name it in ``PY_SPY``); without it the scenario says
+so and records nothing.
 
 Buckets, first match wins (a pool process's stack, then the main process's):
 
@@ -29,6 +29,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -46,7 +47,13 @@ BUCKETS = [
 
 
 def _py_spy() -> str | None:
-    return os.environ.get("PY_SPY") or shutil.which("py-spy")
+    # `make bench` installs it into the virtualenv, whose bin/ need not be on PATH.
+    beside = Path(sys.executable).parent / "py-spy"
+    return (
+        os.environ.get("PY_SPY")
+        or shutil.which("py-spy")
+        or (str(beside) if beside.exists() else None)
+    )
 
 
 def _pool_bucket(stack: str) -> str:
