@@ -6,7 +6,10 @@ cancelled when the job ends; kombu keeps a cancelled entry in its heap until its
 JOBS_TIMER_COMPACT_INTERVAL seconds; ``celery inspect timer_heap`` reports its size.
 """
 
+import json
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -53,6 +56,19 @@ def test_finished_jobs_time_limit_timers_leave_the_main_process_heap(start_worke
     while (heap := _timer_heap(name))["entries"] >= 50 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert heap["entries"] < 50 and heap["cancelled"] < 50, heap
+
+    # The same answer through the command an operator types.
+    typed = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "inspect", "timer_heap"]
+        + ["-d", name, "--json", "--timeout", "5"],
+        capture_output=True,
+        text=True,
+        env=worker_env(),
+        timeout=60,
+    )
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    reply = json.loads(typed.stdout.strip().splitlines()[-1])[name]
+    assert reply["entries"] < 50 and reply["cancelled"] < 50, reply
 
 
 def test_time_limits_still_fire_while_the_heap_is_compacted(start_worker):
