@@ -44,7 +44,7 @@ def _worker(start_worker, interval: float):
 
 
 def test_finished_jobs_time_limit_timers_leave_the_main_process_heap(start_worker):
-    _worker(start_worker, interval=0.5)
+    worker = _worker(start_worker, interval=0.5)
     name = f"timers@{socket.gethostname()}"
 
     enqueue_many([JobSpec(task="jobs.noop", args=[i]) for i in range(JOBS)])
@@ -69,6 +69,10 @@ def test_finished_jobs_time_limit_timers_leave_the_main_process_heap(start_worke
     assert typed.returncode == 0, typed.stdout + typed.stderr
     reply = json.loads(typed.stdout.strip().splitlines()[-1])[name]
     assert reply["entries"] < 50 and reply["cancelled"] < 50, reply
+
+    # A warm shutdown stops the step with the consumer's others, cleanly.
+    assert worker.stop() == 0
+    assert "Traceback" not in worker.log(), worker.log()
 
 
 def test_time_limits_still_fire_while_the_heap_is_compacted(start_worker):
