@@ -5,7 +5,8 @@ job it starts (``celery/concurrency/asynpool.py``, ``on_timeout_set``: the soft 
 the hard one once the soft one fires) and cancels it when the job ends. kombu's timer only
 marks a cancelled entry (``entry.canceled = True``) and leaves it in its heap until its due
 time, so with the default limits (240 s / 300 s) the main process holds every job finished
-in the last four to five minutes: about 2.4 KB each, hundreds of MB on a busy worker.
+in the last four minutes: about 0.55 KB of RSS each (bench 12b: +11 MiB over 20,000 jobs),
+hundreds of MB on a worker running a thousand jobs a second.
 
 A consumer bootstep asks the hub to rebuild the heap without the cancelled entries every
 ``JOBS_TIMER_COMPACT_INTERVAL`` seconds (0: never). The rebuild runs on the event loop
@@ -78,7 +79,7 @@ class TimerCompaction(bootsteps.StartStopStep):
     """Consumer step: compact the hub's timer heap every ``JOBS_TIMER_COMPACT_INTERVAL`` s.
 
     Fifteen seconds by default: the heap then holds at most about fifteen seconds of
-    finished jobs (15,000 entries, a few MB, at 1,000 jobs/s) instead of five minutes, and
+    finished jobs (15,000 entries, about 8 MB, at 1,000 jobs/s) instead of five minutes, and
     a rebuild of that size takes a few milliseconds of the event loop four times a minute.
     A much shorter interval would spend event-loop time for little more memory back.
     """
