@@ -44,6 +44,10 @@ app.autodiscover_tasks()
 # when a connection turns out to be dead (jobs/execution.py).
 app.conf["CELERY_DB_REUSE_MAX"] = int(os.environ.get("JOBS_DB_REUSE_MAX", "500"))
 
+# The worker's `timer_heap` inspect command (jobs/runtime/timer_compaction.py) registers itself
+# on import; `celery -A config inspect timer_heap` checks a command's name against the ones
+# registered in its own process, so it is imported here too. It needs no Django set-up.
+import jobs.runtime.timer_compaction  # noqa: E402, F401
 
 if os.environ.get("LOG_FORMAT", "text").lower() == "json":
     # Celery replaces the root logger's handlers with its own text format unless this

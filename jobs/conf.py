@@ -57,6 +57,9 @@ JOBS_DATABASE_OUTAGE_WAIT          float s    300.0             how long a worke
 JOBS_LEDGER_TASKS                  patterns   ()                plain Celery tasks (@shared_task,
                                                                 @app.task) that are ledger tasks:
                                                                 task-name globs, or "__all__"
+JOBS_TIMER_COMPACT_INTERVAL        float s    15.0              a worker's event-loop timer drops
+                                                                its cancelled time-limit entries
+                                                                this often (0: never)
 =================================  =========  ================  ==================================
 
 Lists come back as tuples. ``JOBS_LEDGER_TASKS`` takes globs on task names, as Celery's
@@ -131,6 +134,7 @@ class JobsSettings:
     default_retry_delay: float | None = None
     database_outage_wait: float = 300.0
     ledger_tasks: TaskPatterns = ()
+    timer_compact_interval: float = 15.0
 
 
 class _BadValue(ValueError):

@@ -383,6 +383,9 @@ JOBS_DISPATCHER_IN_WORKER = env.bool("JOBS_DISPATCHER_IN_WORKER", default=True)
 # Plain Celery tasks (@shared_task, @app.task) that are ledger tasks: task-name globs
 # ("waitlist.*,reports.*") or __all__. Default: none; only @job_task tasks are.
 JOBS_LEDGER_TASKS = env.list("JOBS_LEDGER_TASKS", default=[])
+# A worker's main process drops the time-limit timers of finished jobs this often (seconds;
+# 0: never, and they are then kept until their time limit would have passed).
+JOBS_TIMER_COMPACT_INTERVAL = env.float("JOBS_TIMER_COMPACT_INTERVAL", default=15.0)
 # Per-status retention of finished jobs (BullMQ's removeOnComplete {age, count}): age in
 # seconds, count = newest jobs kept per queue. Applied by the jobs.apply_retention schedule.
 JOBS_RETENTION = {

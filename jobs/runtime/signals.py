@@ -27,6 +27,7 @@ from jobs.ledger.workers import (
     remember_clean_shutdown,
     worker_describe,
 )
+from jobs.runtime import timer_compaction
 from jobs.runtime.loops import Loop, MaintenanceCycle
 from jobs.runtime.revoke import install_worker_revoke
 
@@ -63,6 +64,14 @@ def on_worker_start(**kwargs: object) -> None:
                 connection.close()
                 with contextlib.suppress(KeyError):
                     connection.close_pool()
+
+
+@worker_init.connect
+def add_timer_compaction(sender: Any = None, **kwargs: object) -> None:
+    """The main process's event loop drops the time-limit timers of finished jobs. Sent
+    before the worker builds its consumer, so the consumer step is in time."""
+    if sender is not None:
+        timer_compaction.install(sender.app)
 
 
 @worker_process_init.connect
