@@ -20,7 +20,8 @@ A TRUNCATE of jobs_job empties both tables.
 
 The counts start from the rows present, in the transaction that creates the triggers:
 CREATE TRIGGER locks jobs_job against writes until the migration commits, so no change
-falls between the count and the first trigger. SQLite (local runs) keeps live counts.
+falls between the count and the first trigger (on a ledger of millions of finished rows,
+the writers wait the seconds that count takes). SQLite (local runs) keeps live counts.
 
 Raw tables rather than models: a Django model always has a primary key, and the log must
 have no index. The SQL here is this migration's own copy (migrations stay frozen).
