@@ -1,8 +1,9 @@
 """The background threads of a worker's main process, and what one maintenance cycle does.
 
 A cycle stages due work every tick (``jobs.runtime.stager``) and, every few seconds, runs
-the slower sweeps: broker-data recovery (``jobs.runtime.broker_recovery``) and the rescue of
-jobs whose worker died (``jobs.runtime.lifeline``).
+the slower sweeps: broker-data recovery (``jobs.runtime.broker_recovery``), the rescue of
+jobs whose worker died (``jobs.runtime.lifeline``) and the fold of the finished-job counts'
+log of changes (``jobs.ledger.status_counts``).
 """
 
 import contextlib
@@ -16,6 +17,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from jobs.ledger.attempts import connection_lost
+from jobs.ledger.status_counts import status_counts_fold
 from jobs.runtime import database_outage
 from jobs.runtime.broker_recovery import flag_stale_waiting, recover_lost_broker_data
 from jobs.runtime.lifeline import reap_lost_jobs
@@ -108,6 +110,8 @@ class MaintenanceCycle:
             recover_lost_broker_data()
             reap_lost_jobs()
             flag_stale_waiting()
+            # Readers are exact either way; folding keeps the log they add up short.
+            status_counts_fold()
             for step in list(_extra_sweeps):
                 try:
                     step()

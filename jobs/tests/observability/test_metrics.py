@@ -119,7 +119,7 @@ def test_metrics_of_a_200k_row_ledger_use_the_indexes_and_answer_in_under_a_seco
     _fill_ledger(200_000)
     now = timezone.now()
 
-    counts_plan = _plan(sql.QUEUE_STATUS_COUNTS, [queues.queue_names(), selectors.STATUSES])
+    counts_plan = _plan(sql.QUEUE_STATUS_COUNTS, [queues.queue_names()])
     window_plan = _plan(sql.FINISHED_WINDOW, [now - timedelta(hours=1), now, 100_000])
 
     assert "job_queue_status_created" in counts_plan, counts_plan
