@@ -552,6 +552,29 @@ def test_dropped_database_connections_mid_job_leave_a_consistent_ledger(start_wo
 
 
 @pytest.mark.integration
+def test_jobs_arriving_after_idle_workers_lost_their_database_connections_all_run(
+    start_worker,
+):
+    # Given an idle worker whose pool processes have both used their database connection
+    start_worker(queues=["default"], concurrency=2)
+    keys = enqueue_records(4, seconds=0.3, prefix="warm")
+    wait_for(lambda: completed() == 4, timeout=30)
+
+    # When PostgreSQL drops every connection of the worker while it is idle, and jobs
+    # arrive after the worker's cached queue settings (rate limits) are due for a re-read
+    assert terminate_other_backends() >= 2
+    time.sleep(2.5)
+    keys += enqueue_records(6, seconds=0, prefix="after")
+
+    # Then every job runs once: the first statement on a dropped connection reconnects,
+    # wherever in a job's start it comes (it once failed the job's message and left the
+    # pool process on a closed connection, failing every job after it)
+    wait_for(lambda: completed() == 10, timeout=30)
+    assert_every_effect_exactly_once(keys)
+    assert {job.attempts for job in Job.objects.all()} == {1}
+
+
+@pytest.mark.integration
 def test_a_database_outage_under_busy_workers_loses_nothing_and_spends_no_attempt(
     start_worker, worker_mailbox, tmp_path
 ):

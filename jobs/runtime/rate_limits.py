@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from jobs.errors import InvalidInput
+from jobs.ledger.attempts import reconnecting
 from jobs.ledger.broker import redis_client
 from jobs.ledger.models import QueueState
 
@@ -81,11 +82,16 @@ def _queue_limit(queue: str) -> tuple[int, int] | None:
     """Queue limits live in the DB (QueueState, editable in admin); re-read every 2 s."""
     global _queue_limits, _queue_limits_loaded_at
     if time.monotonic() - _queue_limits_loaded_at > QUEUE_LIMITS_TTL:
-        _queue_limits = {
-            q.name: (q.rate_limit_max, q.rate_limit_duration_ms)
-            for q in QueueState.objects.filter(rate_limit_max__isnull=False)
-            if q.rate_limit_max is not None
-        }
+        # The first statement of a job's start when the limits are due: on a connection
+        # the database dropped it must reconnect like the claim after it, not fail the job
+        # and leave the process on a closed connection.
+        _queue_limits = reconnecting(
+            lambda: {
+                q.name: (q.rate_limit_max, q.rate_limit_duration_ms)
+                for q in QueueState.objects.filter(rate_limit_max__isnull=False)
+                if q.rate_limit_max is not None
+            }
+        )
         _queue_limits_loaded_at = time.monotonic()
     return _queue_limits.get(queue)
 

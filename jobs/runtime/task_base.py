@@ -242,12 +242,14 @@ class LedgerTask(Task):
         if not self.ledger or self.request.called_directly:
             return super().__call__(*args, **kwargs)
         job_id = self.request.id
-        wait = rate_limits.acquire(task=self.name, queue=self._queue_of_request(), job_id=job_id)
-        if wait:
-            if not attempts.job_defer(job_id=job_id, until=wait) and self._adopt():
-                attempts.job_defer(job_id=job_id, until=wait)
-            raise Ignore()
         try:
+            wait = rate_limits.acquire(
+                task=self.name, queue=self._queue_of_request(), job_id=job_id
+            )
+            if wait:
+                if not attempts.job_defer(job_id=job_id, until=wait) and self._adopt():
+                    attempts.job_defer(job_id=job_id, until=wait)
+                raise Ignore()
             claim = attempts.job_claim(job_id=job_id, worker=process_name())
             if claim is None and self._adopt():
                 claim = attempts.job_claim(job_id=job_id, worker=process_name())
