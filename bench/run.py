@@ -1,7 +1,7 @@
 """Run every benchmark scenario in one go, print a table and write BENCHMARKS.md.
 
-    make bench                       # full run (about 11 minutes on 2 cores, plus roughly
-                                     # 17 more for scenario 7, the peers, and an hour more
+    make bench                       # full run (about 28 minutes on 2 cores for 1-8 and
+                                     # the budget, 13 of them the peers, and an hour more
                                      # for 9-12: best configurations, I/O-bound jobs, more
                                      # workers, a 10M-row ledger)
     make bench ARGS="--smoke"        # tiny N, correctness only (CI runs this); or make bench-smoke
