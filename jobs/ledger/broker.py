@@ -57,27 +57,77 @@ def register_header_hook(hook: Callable[[Job, dict], None]) -> None:
 def _envelope(job: Job) -> str:
     """The message kombu's Redis transport would store for this job, built directly.
 
-    Headers and body come from Celery's own task-protocol builder; the envelope around them
+    Headers and body are what Celery's task-protocol builder makes; the envelope around them
     is kombu's (jobs/tests/ledger/test_broker_envelope.py checks it against kombu's own
     output). Built here so that a batch of jobs is one LPUSH per priority list instead of
     one kombu publish per job.
+
+    Jobs of one task, queue, priority and time limits differ only in five values (the id,
+    the body, the two argument reprs, the delivery tag), so the rest is built and encoded
+    once per process (``_template``) and each job fills in its own values: building every
+    message whole was a third of ``enqueue_many``'s time.
     """
+    # Ledger arguments are JSON values, so plain repr is safe; Celery's saferepr would be a
+    # third of the cost of enqueueing a job.
     amqp = current_app.amqp
-    message = amqp.as_task_v2(
-        str(job.id),
+    values = {
+        "id": str(job.id),
+        "body": base64.b64encode(_kombu_json([job.args, job.kwargs, _EMBED]).encode()).decode(),
+        "argsrepr": repr(job.args)[: amqp.argsrepr_maxsize],
+        "kwargsrepr": repr(job.kwargs)[: amqp.kwargsrepr_maxsize],
+        "tag": str(uuid.uuid4()),
+    }
+    soft_limit = _soft_limit_below(job.task, job.hard_time_limit)
+    if _header_hooks:
+        # A hook may put anything in the headers (a trace context per job): no template.
+        return _build_envelope(job, soft_limit, values)
+    key = (os.getpid(), job.task, job.queue, job.priority, job.hard_time_limit, soft_limit)
+    template = _templates.get(key)
+    if template is None:
+        if len(_templates) >= 1024:
+            _templates.clear()
+        template = _templates[key] = _template(job, soft_limit)
+    values["argsrepr"] = _kombu_json(values["argsrepr"])
+    values["kwargsrepr"] = _kombu_json(values["kwargsrepr"])
+    return template % values
+
+
+# Celery's "embed" (the message body's third item): a ledger message carries no callbacks,
+# errbacks, chain or chord; workflows are continued by the ledger (jobs.ledger.workflows).
+_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+
+# Encoded envelopes with %-placeholders, per (process, task, queue, priority, time limits).
+_templates: dict[tuple, str] = {}
+_SLOT = "jobs-ledger-slot-{}"
+
+
+def _template(job: Job, soft_limit: float | None) -> str:
+    """The envelope of ``job`` encoded once, with a %-placeholder for each per-job value.
+
+    The id, body and tag are ASCII (a UUID, base64), so they fill the placeholder inside
+    the encoded string's quotes; the reprs are filled in already encoded (quotes included),
+    as kombu's encoder escapes them."""
+    slots = {name: _SLOT.format(name) for name in ("id", "body", "argsrepr", "kwargsrepr", "tag")}
+    encoded = _build_envelope(job, soft_limit, slots).replace("%", "%%")
+    for name, slot in slots.items():
+        quoted = name in ("argsrepr", "kwargsrepr")
+        encoded = encoded.replace(f'"{slot}"', f"%({name})s" if quoted else f'"%({name})s"')
+    return encoded
+
+
+def _build_envelope(job: Job, soft_limit: float | None, values: dict[str, str]) -> str:
+    """The envelope built whole, with ``values`` for the id, body, reprs and tag."""
+    message = current_app.amqp.as_task_v2(
+        values["id"],
         job.task,
-        job.args,
-        job.kwargs,
         ignore_result=True,
-        # Ledger arguments are JSON values, so plain repr is safe; Celery's saferepr
-        # would be a third of the cost of enqueueing a job.
-        argsrepr=repr(job.args)[: amqp.argsrepr_maxsize],
-        kwargsrepr=repr(job.kwargs)[: amqp.kwargsrepr_maxsize],
+        argsrepr=values["argsrepr"],
+        kwargsrepr=values["kwargsrepr"],
         origin=_origin(),
         # The job's own hard time limit (per-job timeout, else its task's): the worker
         # reads the message's before the task's, so a per-job value is enforced there.
         time_limit=job.hard_time_limit,
-        soft_time_limit=_soft_limit_below(job.task, job.hard_time_limit),
+        soft_time_limit=soft_limit,
     )
     # Marks a message the ledger sent. A worker adopts (records, then runs) a message for a
     # ledger task that has no row only when it lacks this mark: it came from send_task or
@@ -85,10 +135,9 @@ def _envelope(job: Job) -> str:
     message.headers[LEDGER_HEADER] = 1
     for hook in _header_hooks:
         hook(job, message.headers)
-    body = base64.b64encode(_kombu_json(message.body).encode()).decode()
     return _kombu_json(
         {
-            "body": body,
+            "body": values["body"],
             "content-encoding": "utf-8",
             "content-type": "application/json",
             "headers": message.headers,
@@ -99,7 +148,7 @@ def _envelope(job: Job) -> str:
                 "delivery_info": {"exchange": "", "routing_key": job.queue},
                 "priority": job.priority,
                 "body_encoding": "base64",
-                "delivery_tag": str(uuid.uuid4()),
+                "delivery_tag": values["tag"],
             },
         }
     )

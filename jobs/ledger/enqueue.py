@@ -91,7 +91,8 @@ def job_build(spec: JobSpec, *, now: datetime, defaults=None, check_arguments: b
     # Refused here, not by the database: PostgreSQL raises DataError for a NUL character,
     # and SQLite stores a lone surrogate and then fails every read of the row.
     for name, value in (("args", args), ("kwargs", kwargs), ("job_key", spec.job_key)):
-        unstorable = unstorable_json_value(value)
+        # Empty (no arguments, no key) is storable: most jobs skip the walk.
+        unstorable = unstorable_json_value(value) if value else None
         if unstorable is not None:
             where = format_path([name, *unstorable.path])
             raise InvalidInput(f"{where} {unstorable.problem}", field=name)

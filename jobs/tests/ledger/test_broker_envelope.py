@@ -2,6 +2,7 @@
 These tests pin that format to what kombu writes for the same task, so an upgrade of kombu
 that changes it fails here instead of in production."""
 
+import base64
 import json
 
 import pytest
@@ -68,3 +69,45 @@ def test_a_batch_keeps_order_within_each_priority_list():
     popped = [json.loads(client.rpop("default:1"))["headers"]["id"] for _ in range(3)]
     assert popped == [str(j.id) for j in jobs if j.priority == 1]
     assert client.llen("default:2") == 3
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        JobSpec(task="jobs.noop"),
+        JobSpec(task="jobs.noop", args=['a "quoted" 100% \\ value', "é ☃ \n"], kwargs={"%s": 1}),
+        JobSpec(task="jobs.noop", args=[list(range(2000))], priority="CRITICAL"),
+        JobSpec(task="jobs.noop", kwargs={"nested": {"a": [None, True, 1.5]}}, timeout=3),
+        JobSpec(task="jobs.noop", queue="default", hard_time_limit=600, priority="LOW"),
+    ],
+    ids=["empty", "escapes", "long-args", "timeout", "hard-limit"],
+)
+def test_a_message_filled_into_its_template_is_the_message_built_whole(spec):
+    """Messages are encoded once per (task, queue, priority, limits) and filled in per job;
+    each must be exactly what building it whole gives, whatever its arguments hold."""
+    now = timezone.now()
+    for job in (job_build(spec, now=now), job_build(spec, now=now)):  # the second: cached
+        ours = json.loads(broker._envelope(job))
+        soft = broker._soft_limit_below(job.task, job.hard_time_limit)
+        amqp = current_app.amqp
+        whole = json.loads(
+            broker._build_envelope(
+                job,
+                soft,
+                {
+                    "id": str(job.id),
+                    "body": ours["body"],
+                    "argsrepr": repr(job.args)[: amqp.argsrepr_maxsize],
+                    "kwargsrepr": repr(job.kwargs)[: amqp.kwargsrepr_maxsize],
+                    "tag": ours["properties"]["delivery_tag"],
+                },
+            )
+        )
+        assert ours == whole
+        assert json.loads(base64.b64decode(ours["body"])) == [
+            job.args,
+            job.kwargs,
+            {"callbacks": None, "errbacks": None, "chain": None, "chord": None},
+        ]
+        assert ours["headers"]["id"] == ours["headers"]["root_id"] == str(job.id)
+        assert ours["properties"]["correlation_id"] == str(job.id)
