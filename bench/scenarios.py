@@ -164,9 +164,71 @@ def _drain_raw(n: int, mode: str) -> tuple[float, dict]:
         worker.stop()
 
 
+def _ledger_env() -> dict:
+    """What the raw app's ledger_* tasks need: the platform's own claim and finish SQL."""
+    import json
+
+    from jobs.ledger import sql
+    from jobs.models import QueueState
+
+    return _env(
+        BENCH_RAW_MODE="reliable",
+        BENCH_LEDGER_DSN=os.environ["DATABASE_URL"],
+        BENCH_LEDGER_SQL=json.dumps(
+            {"claim": sql.CLAIM_ASYNC_COMMIT, "complete": sql.COMPLETE, "all": QueueState.ALL}
+        ),
+    )
+
+
+def _ledger_rows(task: str, n: int) -> list[str]:
+    """n waiting ledger rows for a raw task, written as enqueue_many writes them but not
+    published: the raw app publishes their messages itself. Returns their ids."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from jobs.ledger.enqueue import JobSpec, insert_jobs, job_build
+
+    ids = []
+    for start in range(0, n, 1000):
+        now = timezone.now()
+        jobs = [job_build(JobSpec(task=task), now=now) for _ in range(start, min(n, start + 1000))]
+        with transaction.atomic():
+            insert_jobs(jobs)
+        ids.extend(str(job.id) for job in jobs)
+    return ids
+
+
+def _drain_raw_ledger(n: int) -> tuple[float, dict]:
+    """Raw Celery whose task runs the ledger's claim and finish by hand (raw_app.py)."""
+    from jobs.models import Job, JobStatus
+
+    _reset()
+    raw = _raw_app("reliable")
+    worker = Worker("bench.raw_app", "raw-ledger-drain", "bench.idle", _ledger_env()).wait_ready(
+        raw.app
+    )
+    try:
+        ids = _ledger_rows("bench.raw.ledger_noop", n)
+        with raw.app.producer_or_acquire() as producer, producer.batch():
+            for job_id in ids:
+                raw.ledger_noop.apply_async(queue="bench.drain", producer=producer, task_id=job_id)
+        redis = _redis()
+        before = harness.redis_command_count(redis)
+        t0 = time.perf_counter()
+        raw.app.control.add_consumer("bench.drain", destination=[worker.name], reply=True)
+        # Polled as the platform's drain is: by the ledger's completed count.
+        while Job.objects.filter(status=JobStatus.COMPLETED).count() < n:
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - t0
+        return n / elapsed, {"redis_commands": (harness.redis_command_count(redis) - before) / n}
+    finally:
+        worker.stop()
+
+
 def run_drain(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
     variants = {
         "platform (ledger)": lambda: _drain_platform(sizes.drain),
+        "raw Celery + the ledger's two statements by hand": lambda: _drain_raw_ledger(sizes.drain),
         "raw Celery, same reliability": lambda: _drain_raw(sizes.drain, "reliable"),
         "raw Celery, fast defaults": lambda: _drain_raw(sizes.drain, "fast"),
     }
@@ -215,21 +277,67 @@ def _enqueue_platform_many(n: int, batch: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _enqueue_raw_after_insert(n: int) -> float:
+    """Raw Celery .delay(), each after the ledger's INSERT of its row, committed: the
+    platform's statement by hand (prepared, on a plain psycopg connection), its Python not."""
+    import psycopg
+    from django.utils import timezone
+
+    from jobs.ledger import sql
+    from jobs.ledger.enqueue import JobSpec, _column, job_build
+    from jobs.ledger.ids import uuid7
+
+    raw = _raw_app("reliable")
+    _reset()
+    template = job_build(JobSpec(task="bench.raw.noop"), now=timezone.now())
+    row = [_column(template, name, kind) for name, kind in sql.INSERT_COLUMNS]
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            job_id = uuid7()
+            row[0] = job_id
+            conn.execute(sql.INSERT_ONE, row, prepare=True)
+            raw.noop.apply_async(task_id=str(job_id))
+        return n / (time.perf_counter() - t0)
+
+
+def _procrastinate_batches():
+    """Procrastinate's batch_defer, measured in this scenario beside enqueue_many (the
+    peers group installs it; without it the variant is left out)."""
+    from bench import peers
+
+    if not peers.Procrastinate.available():
+        return None
+    peer = peers.Procrastinate()
+    peer.setup()
+    return peer
+
+
 def run_enqueue(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
     from jobs.models import Job
 
     variants = {
         "raw Celery .delay()": lambda: _enqueue_raw(sizes.enqueue),
+        "raw Celery .delay() after the ledger's INSERT by hand": lambda: _enqueue_raw_after_insert(
+            sizes.enqueue
+        ),
         "platform .delay()": lambda: _enqueue_platform_delay(sizes.enqueue),
         f"platform enqueue_many (batches of {sizes.enqueue_batch})": partial(
             _enqueue_platform_many, sizes.enqueue, sizes.enqueue_batch
         ),
     }
+    procrastinate = _procrastinate_batches()
+    if procrastinate is not None:
+        from bench import peers
+
+        variants[f"Procrastinate batch_defer (batches of {sizes.enqueue_batch})"] = lambda: (
+            peers._enqueue(procrastinate, sizes.enqueue, sizes.enqueue_batch)[0]
+        )
     results = {name: Measurement() for name in variants}
     for round_ in range(runs + (1 if warmup else 0)):
         for name, run in variants.items():
             rate = run()
-            if name.startswith("platform"):
+            if name.startswith("platform") or "INSERT" in name:
                 report.check(
                     Job.objects.count() == sizes.enqueue,
                     f"enqueue: {name} wrote {Job.objects.count()} of {sizes.enqueue}",
@@ -259,28 +367,56 @@ def _latency(send, n: int, worker: Worker) -> list[float]:
 
 
 def run_latency(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
-    results = {}
-    _reset()
-    app = _platform_app()
-    platform = Worker(
-        "config", "platform-latency", "default", _env(), extra=["-I", "bench.platform_tasks"]
-    ).wait_ready(app)
-    try:
-        from bench.platform_tasks import probe
+    """Three idle workers at once (the platform, raw Celery, raw Celery with the ledger's
+    statements by hand), probed in turn, one job at a time: drift on the machine reaches
+    every variant alike."""
+    import psycopg
+    from django.utils import timezone
 
-        if warmup:
-            _latency(lambda t: probe.delay(t), 20, platform)
-        results["platform"] = _latency(lambda t: probe.delay(t), sizes.latency * runs, platform)
-    finally:
-        platform.stop()
+    from bench.platform_tasks import probe
+    from jobs.ledger import sql
+    from jobs.ledger.enqueue import JobSpec, _column, job_build
+    from jobs.ledger.ids import uuid7
+
+    _reset()
     raw = _raw_app("reliable")
-    worker = Worker("bench.raw_app", "raw-latency", "celery", _env()).wait_ready(raw.app)
+    template = job_build(JobSpec(task="bench.raw.ledger_probe"), now=timezone.now())
+    row = [_column(template, name, kind) for name, kind in sql.INSERT_COLUMNS]
+    workers = [
+        Worker(
+            "config", "platform-latency", "default", _env(), extra=["-I", "bench.platform_tasks"]
+        ),
+        Worker("bench.raw_app", "raw-latency", "celery", _env()),
+        Worker("bench.raw_app", "raw-ledger-latency", "bench.ledger", _ledger_env()),
+    ]
     try:
-        if warmup:
-            _latency(lambda t: raw.probe.delay(t), 20, worker)
-        results["raw Celery"] = _latency(lambda t: raw.probe.delay(t), sizes.latency * runs, worker)
+        workers[0].wait_ready(_platform_app())
+        workers[1].wait_ready(raw.app)
+        workers[2].wait_ready(raw.app)
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+
+            def ledger_by_hand(sent_at: float) -> None:
+                """The committed INSERT before the publish; the task claims before reading
+                the clock and finishes after (raw_app.ledger_probe)."""
+                job_id = uuid7()
+                row[0] = job_id
+                conn.execute(sql.INSERT_ONE, row, prepare=True)
+                raw.ledger_probe.apply_async((sent_at,), task_id=str(job_id), queue="bench.ledger")
+
+            variants = {
+                "platform": (lambda t: probe.delay(t), workers[0]),
+                "raw Celery": (lambda t: raw.probe.delay(t), workers[1]),
+                "raw Celery + the ledger's statements by hand": (ledger_by_hand, workers[2]),
+            }
+            results: dict[str, list[float]] = {name: [] for name in variants}
+            for round_ in range((20 if warmup else 0) + sizes.latency * runs):
+                for name, (send, worker) in variants.items():
+                    values = _latency(send, 1, worker)
+                    if round_ >= (20 if warmup else 0):
+                        results[name] += values
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
     report.latency(results, n=sizes.latency * runs)
 
 
