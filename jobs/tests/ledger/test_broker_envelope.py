@@ -111,3 +111,21 @@ def test_a_message_filled_into_its_template_is_the_message_built_whole(spec):
         ]
         assert ours["headers"]["id"] == ours["headers"]["root_id"] == str(job.id)
         assert ours["properties"]["correlation_id"] == str(job.id)
+
+
+def test_a_header_hook_gets_every_message_built_whole(monkeypatch):
+    """A registered hook (tracing's context) sees each job's own headers: no template."""
+    seen = []
+
+    def hook(job, headers):
+        seen.append(job.id)
+        headers["traceparent"] = f"00-{job.id.hex}-01"
+
+    monkeypatch.setattr(broker, "_header_hooks", [hook])
+    now = timezone.now()
+    jobs = [job_build(JobSpec(task="jobs.noop", args=[i]), now=now) for i in range(3)]
+    for job in jobs:
+        headers = json.loads(broker._envelope(job))["headers"]
+        assert headers["traceparent"] == f"00-{job.id.hex}-01"
+        assert headers["id"] == str(job.id)
+    assert seen == [job.id for job in jobs]
