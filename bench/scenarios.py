@@ -277,27 +277,39 @@ def _enqueue_platform_many(n: int, batch: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _enqueue_raw_after_insert(n: int) -> float:
-    """Raw Celery .delay(), each after the ledger's INSERT of its row, committed: the
-    platform's statement by hand (prepared, on a plain psycopg connection), its Python not."""
-    import psycopg
+def _insert_by_hand(conn, task: str):
+    """A function writing one waiting ledger row for ``task`` with the ledger's own INSERT
+    (prepared, autocommit, on ``conn``: a plain psycopg connection) and returning its id.
+    The row's values are built once: the platform's Python is not what is measured."""
     from django.utils import timezone
 
     from jobs.ledger import sql
     from jobs.ledger.enqueue import JobSpec, _column, job_build
     from jobs.ledger.ids import uuid7
 
+    template = job_build(JobSpec(task=task), now=timezone.now())
+    row = [_column(template, name, kind) for name, kind in sql.INSERT_COLUMNS]
+
+    def insert() -> str:
+        row[0] = uuid7()
+        conn.execute(sql.INSERT_ONE, row, prepare=True)
+        return str(row[0])
+
+    return insert
+
+
+def _enqueue_raw_after_insert(n: int) -> float:
+    """Raw Celery .delay(), each after the ledger's INSERT of its row, committed: the
+    platform's statement by hand (prepared, on a plain psycopg connection), its Python not."""
+    import psycopg
+
     raw = _raw_app("reliable")
     _reset()
-    template = job_build(JobSpec(task="bench.raw.noop"), now=timezone.now())
-    row = [_column(template, name, kind) for name, kind in sql.INSERT_COLUMNS]
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        insert = _insert_by_hand(conn, "bench.raw.noop")
         t0 = time.perf_counter()
         for _ in range(n):
-            job_id = uuid7()
-            row[0] = job_id
-            conn.execute(sql.INSERT_ONE, row, prepare=True)
-            raw.noop.apply_async(task_id=str(job_id))
+            raw.noop.apply_async(task_id=insert())
         return n / (time.perf_counter() - t0)
 
 
@@ -371,17 +383,11 @@ def run_latency(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
     statements by hand), probed in turn, one job at a time: drift on the machine reaches
     every variant alike."""
     import psycopg
-    from django.utils import timezone
 
     from bench.platform_tasks import probe
-    from jobs.ledger import sql
-    from jobs.ledger.enqueue import JobSpec, _column, job_build
-    from jobs.ledger.ids import uuid7
 
     _reset()
     raw = _raw_app("reliable")
-    template = job_build(JobSpec(task="bench.raw.ledger_probe"), now=timezone.now())
-    row = [_column(template, name, kind) for name, kind in sql.INSERT_COLUMNS]
     workers = [
         Worker(
             "config", "platform-latency", "default", _env(), extra=["-I", "bench.platform_tasks"]
@@ -394,14 +400,12 @@ def run_latency(report, *, sizes: Sizes, runs: int, warmup: bool) -> None:
         workers[1].wait_ready(raw.app)
         workers[2].wait_ready(raw.app)
         with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+            insert = _insert_by_hand(conn, "bench.raw.ledger_probe")
 
             def ledger_by_hand(sent_at: float) -> None:
                 """The committed INSERT before the publish; the task claims before reading
                 the clock and finishes after (raw_app.ledger_probe)."""
-                job_id = uuid7()
-                row[0] = job_id
-                conn.execute(sql.INSERT_ONE, row, prepare=True)
-                raw.ledger_probe.apply_async((sent_at,), task_id=str(job_id), queue="bench.ledger")
+                raw.ledger_probe.apply_async((sent_at,), task_id=insert(), queue="bench.ledger")
 
             variants = {
                 "platform": (lambda t: probe.delay(t), workers[0]),

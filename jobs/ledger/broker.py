@@ -67,16 +67,7 @@ def _envelope(job: Job) -> str:
     once per process (``_template``) and each job fills in its own values: building every
     message whole was a third of ``enqueue_many``'s time.
     """
-    # Ledger arguments are JSON values, so plain repr is safe; Celery's saferepr would be a
-    # third of the cost of enqueueing a job.
-    amqp = current_app.amqp
-    values = {
-        "id": str(job.id),
-        "body": base64.b64encode(_kombu_json([job.args, job.kwargs, _EMBED]).encode()).decode(),
-        "argsrepr": repr(job.args)[: amqp.argsrepr_maxsize],
-        "kwargsrepr": repr(job.kwargs)[: amqp.kwargsrepr_maxsize],
-        "tag": str(uuid.uuid4()),
-    }
+    values = _message_values(job)
     soft_limit = _soft_limit_below(job.task, job.hard_time_limit)
     if _header_hooks:
         # A hook may put anything in the headers (a trace context per job): no template.
@@ -90,6 +81,20 @@ def _envelope(job: Job) -> str:
     values["argsrepr"] = _kombu_json(values["argsrepr"])
     values["kwargsrepr"] = _kombu_json(values["kwargsrepr"])
     return template % values
+
+
+def _message_values(job: Job) -> dict[str, str]:
+    """The five values of a job's message that are its own, as they are stored."""
+    # Ledger arguments are JSON values, so plain repr is safe; Celery's saferepr would be a
+    # third of the cost of enqueueing a job.
+    amqp = current_app.amqp
+    return {
+        "id": str(job.id),
+        "body": base64.b64encode(_kombu_json([job.args, job.kwargs, _EMBED]).encode()).decode(),
+        "argsrepr": repr(job.args)[: amqp.argsrepr_maxsize],
+        "kwargsrepr": repr(job.kwargs)[: amqp.kwargsrepr_maxsize],
+        "tag": str(uuid.uuid4()),
+    }
 
 
 # Celery's "embed" (the message body's third item): a ledger message carries no callbacks,

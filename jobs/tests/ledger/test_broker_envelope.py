@@ -89,20 +89,8 @@ def test_a_message_filled_into_its_template_is_the_message_built_whole(spec):
     for job in (job_build(spec, now=now), job_build(spec, now=now)):  # the second: cached
         ours = json.loads(broker._envelope(job))
         soft = broker._soft_limit_below(job.task, job.hard_time_limit)
-        amqp = current_app.amqp
-        whole = json.loads(
-            broker._build_envelope(
-                job,
-                soft,
-                {
-                    "id": str(job.id),
-                    "body": ours["body"],
-                    "argsrepr": repr(job.args)[: amqp.argsrepr_maxsize],
-                    "kwargsrepr": repr(job.kwargs)[: amqp.kwargsrepr_maxsize],
-                    "tag": ours["properties"]["delivery_tag"],
-                },
-            )
-        )
+        values = {**broker._message_values(job), "tag": ours["properties"]["delivery_tag"]}
+        whole = json.loads(broker._build_envelope(job, soft, values))
         assert ours == whole
         assert json.loads(base64.b64decode(ours["body"])) == [
             job.args,
