@@ -175,6 +175,60 @@ def kill_leftover_workers() -> None:
                 os.kill(int(entry.name), signal.SIGKILL)
 
 
+CPU_KINDS = ("worker main", "pool processes", "PostgreSQL", "Redis")
+
+
+def _stat_fields(pid: str) -> tuple[str, list[str]] | None:
+    """(comm, the fields after it) of /proc/<pid>/stat; None if the process is gone."""
+    try:
+        text = (Path("/proc") / pid / "stat").read_text()
+    except OSError:
+        return None
+    head, _, rest = text.rpartition(")")
+    return head.partition("(")[2], rest.split()
+
+
+def cpu_seconds(worker: "Worker") -> dict[str, float]:
+    """CPU seconds (user + system) used so far by a worker's main process, its pool
+    processes, the PostgreSQL server and Redis, from /proc. Differences over a drain, per
+    job, say where its CPU goes on a machine whose cores all of them share.
+
+    PostgreSQL counts every server process, and the postmaster's reaped children (a
+    backend whose connection closed during the drain) through its children's times; other
+    databases' work on the same server counts too, so the benchmark runs alone."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(CPU_KINDS, 0.0)
+    leader = worker.proc.pid
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        stat = _stat_fields(entry.name)
+        if stat is None:
+            continue
+        comm, fields = stat
+        # fields: [0] state, [1] ppid, [2] pgrp, ... [11] utime, [12] stime, [13] cutime,
+        # [14] cstime (proc(5), counted from the field after comm).
+        own = int(fields[11]) + int(fields[12])
+        reaped = int(fields[13]) + int(fields[14])
+        if int(entry.name) == leader:
+            totals["worker main"] += own / tick
+            totals["pool processes"] += reaped / tick  # pool processes replaced meanwhile
+        elif int(fields[2]) == leader:
+            totals["pool processes"] += own / tick
+        elif comm == "postgres":
+            parent = _stat_fields(fields[1])
+            postmaster = parent is None or parent[0] != "postgres"
+            totals["PostgreSQL"] += (own + (reaped if postmaster else 0)) / tick
+        elif comm == "redis-server":
+            totals["Redis"] += own / tick
+    return totals
+
+
+def cpu_per_job(before: dict[str, float], after: dict[str, float], jobs: int) -> dict[str, float]:
+    """Microseconds of CPU per job for each kind, keyed "cpu <kind>" (Measurement extras)."""
+    return {f"cpu {kind}": (after[kind] - before[kind]) / jobs * 1e6 for kind in CPU_KINDS}
+
+
 def redis_command_count(client) -> int:
     stats = client.info("commandstats")
     return sum(entry["calls"] for entry in stats.values())

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bench.harness import Measurement, percentile
+from bench.harness import CPU_KINDS, Measurement, percentile
 
 
 @dataclass
@@ -88,6 +88,59 @@ class Report:
                 f"{platform.extra_median('db_rows_updated'):.2f}.",
                 *control_note,
             ],
+        )
+        self._drain_cpu(results, platform=platform, control=control, raw=same)
+
+    def _drain_cpu(
+        self,
+        results,
+        *,
+        platform: Measurement,
+        control: Measurement | None,
+        raw: Measurement,
+    ) -> None:
+        """Table 1b: where each variant's CPU goes per drained job, read from /proc."""
+        kinds = [k for k in CPU_KINDS if f"cpu {k}" in platform.extra]
+        if not kinds:
+            return
+
+        def total(m: Measurement) -> float:
+            return sum(m.extra_median(f"cpu {k}") for k in kinds)
+
+        rows = [
+            [
+                name,
+                *(f"{m.extra_median(f'cpu {k}'):,.0f}" for k in kinds),
+                f"{total(m):,.0f}",
+                f"{2e6 / total(m):,.0f}",
+            ]
+            for name, m in results.items()
+            if f"cpu {kinds[0]}" in m.extra
+        ]
+        notes = [
+            "Microseconds of CPU (user + system) per job, medians of the runs, from /proc: "
+            "the worker's main process, its pool processes, every PostgreSQL server process "
+            "and Redis. The last column is the rate two cores would allow if nothing waited."
+        ]
+        if control is not None and f"cpu {kinds[0]}" in control.extra:
+            extra = ", ".join(
+                f"{k} {platform.extra_median(f'cpu {k}') - control.extra_median(f'cpu {k}'):+,.0f}"
+                for k in kinds
+            )
+            ceiling = 2e6 / total(control)
+            notes.append(
+                f"The platform against the control (the ledger's statements by hand): {extra} "
+                f"µs per job; {total(platform) - total(control):+,.0f} µs in all. With "
+                f"everything on two shared cores, the control's CPU alone allows at most "
+                f"{ceiling:,.0f} jobs/s, {ceiling / raw.median:.2f}x raw Celery's measured "
+                "rate: the ceiling the ledger's two statements put on a drain here, "
+                "whatever the rest of the platform costs."
+            )
+        self._table(
+            "1b. Drain: CPU per job, by process",
+            ["variant", *(f"{k} (µs)" for k in kinds), "total (µs)", "jobs/s if CPU-bound"],
+            rows,
+            notes,
         )
 
     def enqueue(self, results: dict[str, Measurement], n: int) -> None:

@@ -124,11 +124,13 @@ def _drain_platform(n: int) -> tuple[float, dict]:
         redis = _redis()
         before_pg, before_redis = harness.pg_counters_settled(connection), None
         before_redis = harness.redis_command_count(redis)
+        before_cpu = harness.cpu_seconds(worker)
         t0 = time.perf_counter()
         app.control.add_consumer("default", destination=[worker.name], reply=True)
         while Job.objects.filter(status=JobStatus.COMPLETED).count() < n:
             time.sleep(0.1)
         elapsed = time.perf_counter() - t0
+        cpu = harness.cpu_per_job(before_cpu, harness.cpu_seconds(worker), n)
         after_redis = harness.redis_command_count(redis)
         after_pg = harness.pg_counters_settled(connection)
         polls = int(elapsed / 0.1) + 1  # our own completion polling, not the platform's cost
@@ -136,6 +138,7 @@ def _drain_platform(n: int) -> tuple[float, dict]:
             "db_transactions": (after_pg["transactions"] - before_pg["transactions"] - polls) / n,
             "db_rows_updated": (after_pg["updated"] - before_pg["updated"]) / n,
             "redis_commands": (after_redis - before_redis) / n,
+            **cpu,
         }
         return n / elapsed, costs
     finally:
@@ -154,12 +157,15 @@ def _drain_raw(n: int, mode: str) -> tuple[float, dict]:
             for _ in range(n):
                 raw.noop.apply_async(queue="bench.drain", producer=producer)
         before = harness.redis_command_count(redis)
+        before_cpu = harness.cpu_seconds(worker)
         t0 = time.perf_counter()
         raw.app.control.add_consumer("bench.drain", destination=[worker.name], reply=True)
         while redis.llen("bench.drain") or redis.hlen("unacked"):
             time.sleep(0.02)
         elapsed = time.perf_counter() - t0
-        return n / elapsed, {"redis_commands": (harness.redis_command_count(redis) - before) / n}
+        cpu = harness.cpu_per_job(before_cpu, harness.cpu_seconds(worker), n)
+        commands = (harness.redis_command_count(redis) - before) / n
+        return n / elapsed, {"redis_commands": commands, **cpu}
     finally:
         worker.stop()
 
@@ -214,13 +220,16 @@ def _drain_raw_ledger(n: int) -> tuple[float, dict]:
                 raw.ledger_noop.apply_async(queue="bench.drain", producer=producer, task_id=job_id)
         redis = _redis()
         before = harness.redis_command_count(redis)
+        before_cpu = harness.cpu_seconds(worker)
         t0 = time.perf_counter()
         raw.app.control.add_consumer("bench.drain", destination=[worker.name], reply=True)
         # Polled as the platform's drain is: by the ledger's completed count.
         while Job.objects.filter(status=JobStatus.COMPLETED).count() < n:
             time.sleep(0.1)
         elapsed = time.perf_counter() - t0
-        return n / elapsed, {"redis_commands": (harness.redis_command_count(redis) - before) / n}
+        cpu = harness.cpu_per_job(before_cpu, harness.cpu_seconds(worker), n)
+        commands = (harness.redis_command_count(redis) - before) / n
+        return n / elapsed, {"redis_commands": commands, **cpu}
     finally:
         worker.stop()
 

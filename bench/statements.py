@@ -12,8 +12,10 @@ interleaved run by run:
   waiting for its commit to reach the disk.
 """
 
+import os
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.db import connection
 
@@ -44,8 +46,16 @@ def _connection(*, prepared: bool, synchronous_commit: str):
         options.update(saved)
 
 
-def _claim_and_finish(n: int, *, prepared: bool, synchronous_commit: str) -> float:
-    """Microseconds per job for claim + finish of n waiting jobs."""
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a PostgreSQL backend so far, from /proc (the
+    benchmark and the server share a machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _claim_and_finish(n: int, *, prepared: bool, synchronous_commit: str) -> dict[str, float]:
+    """Per job, for claim + finish of n waiting jobs: the wall time of both and of each
+    (µs), and the CPU the PostgreSQL backend and this process spent on them (µs)."""
     from bench.scenarios import _reset
     from jobs import JobSpec, enqueue_many
     from jobs.ledger import attempts
@@ -55,12 +65,29 @@ def _claim_and_finish(n: int, *, prepared: bool, synchronous_commit: str) -> flo
     for start in range(0, n, 1000):
         batch = enqueue_many(JobSpec(task="jobs.noop") for _ in range(start, min(n, start + 1000)))
         ids.extend(str(job.id) for job in batch)
+    clock = time.perf_counter
     with _connection(prepared=prepared, synchronous_commit=synchronous_commit):
-        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+        server, client = _backend_cpu(backend), time.process_time()
+        claiming = finishing = 0.0
+        started = clock()
         for job_id in ids:
+            t0 = clock()
             claim = attempts.job_claim(job_id=job_id, worker="bench@statements")
+            t1 = clock()
             attempts.job_complete(claim=claim, result=None)
-        return (time.perf_counter() - started) / n * 1e6
+            claiming, finishing = claiming + t1 - t0, finishing + clock() - t1
+        total = clock() - started
+        server, client = _backend_cpu(backend) - server, time.process_time() - client
+    return {
+        "total": total / n * 1e6,
+        "claim": claiming / n * 1e6,
+        "finish": finishing / n * 1e6,
+        "server_cpu": server / n * 1e6,
+        "client_cpu": client / n * 1e6,
+    }
 
 
 def run_statements(report, *, sizes, runs: int, warmup: bool) -> None:
@@ -69,29 +96,50 @@ def run_statements(report, *, sizes, runs: int, warmup: bool) -> None:
     n = max(sizes.drain // 4, 100)
     if warmup:
         _claim_and_finish(n // 5, prepared=True, synchronous_commit="on")
-    timings: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    results = {name: Measurement() for name in VARIANTS}
     for _ in range(runs):
         for name, (prepared, synchronous_commit) in VARIANTS.items():
-            timings[name].append(
-                _claim_and_finish(n, prepared=prepared, synchronous_commit=synchronous_commit)
-            )
+            parts = _claim_and_finish(n, prepared=prepared, synchronous_commit=synchronous_commit)
+            results[name].add(parts.pop("total"), **parts)
             done = Job.objects.filter(status=JobStatus.COMPLETED).count()
             report.check(done == n, f"statements: {name} finished {done} of {n} jobs")
-    results = {name: Measurement(values) for name, values in timings.items()}
     baseline = results["unprepared (client-side binding)"].median
     rows = [
-        [name, f"{m.median:,.0f}", m.spread(), f"{m.median / baseline:.2f}x"]
+        [
+            name,
+            f"{m.median:,.0f}",
+            m.spread(),
+            f"{m.median / baseline:.2f}x",
+            f"{m.extra_median('claim'):,.0f}",
+            f"{m.extra_median('finish'):,.0f}",
+            f"{m.extra_median('server_cpu'):,.0f}",
+            f"{m.extra_median('client_cpu'):,.0f}",
+        ]
         for name, m in results.items()
     ]
     report.add_section(
         f"8. A job's two ledger statements (claim, finish), {n:,} jobs back to back in one "
         "process (µs per job)",
-        ["variant", "µs/job (median)", "spread", "vs unprepared"],
+        [
+            "variant",
+            "µs/job (median)",
+            "spread",
+            "vs unprepared",
+            "claim",
+            "finish",
+            "PostgreSQL CPU",
+            "client CPU",
+        ],
         rows,
         [
             "No worker and no broker: the database's share of a job alone. The platform's "
             "claim commits without waiting for the disk (a lost claim only returns the job "
             "to waiting); the difference between the last two rows is the time the finish "
-            "waits for the disk, which the platform pays to keep every outcome durable."
+            "waits for the disk, which the platform pays to keep every outcome durable.",
+            "Claim and finish: wall time of each statement, round trip and commit included. "
+            "PostgreSQL CPU: the backend's user and system time per job (/proc); client CPU: "
+            "this process's (Django's connection, psycopg, the ledger's Python). What is "
+            "left of the wall time is waiting: the network stack's wake-ups and, for the "
+            "finish, the disk.",
         ],
     )

@@ -8,6 +8,7 @@ others change nothing. ``attempts`` doubles as the fencing token of an attempt.
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -61,8 +62,22 @@ class Claim:
         )
 
 
+# The statuses the hot path's statements take, as plain str: psycopg finds the dumper of
+# an enum member by walking its class's MRO on every statement; a str's is one lookup.
+_WAITING, _ACTIVE, _COMPLETED = (
+    str.__str__(s) for s in (JobStatus.WAITING, JobStatus.ACTIVE, JobStatus.COMPLETED)
+)
+
+
 def _pk(job_id: str):
-    return Job._meta.pk.get_db_prep_value(Job._meta.pk.to_python(job_id), connection)
+    """The id as the database takes it: what the primary key field's ``to_python`` and
+    ``get_db_prep_value`` give, without going through them twice per job."""
+    try:
+        value = job_id if isinstance(job_id, uuid.UUID) else uuid.UUID(job_id)
+    except (TypeError, ValueError, AttributeError):
+        # Not a UUID: the field raises its own error, as for any ORM lookup.
+        return Job._meta.pk.get_db_prep_value(Job._meta.pk.to_python(job_id), connection)
+    return value if connection.features.has_native_uuid_field else value.hex
 
 
 # SQLSTATEs of a server that is going away: shutdown, crash, not yet accepting connections.
@@ -113,12 +128,12 @@ def job_claim(*, job_id: str, worker: str) -> Claim | None:
     """Move a waiting job to active for this worker; None if it is not ours to run."""
     started_at = timezone.now()
     params = [
-        JobStatus.ACTIVE,
+        _ACTIVE,
         started_at,
         worker,
         False,
         _pk(job_id),
-        JobStatus.WAITING,
+        _WAITING,
         QueueState.ALL,
     ]
 
@@ -201,13 +216,13 @@ def job_complete(*, claim: Claim, result) -> bool:
     if claim.remove_on_complete:
         return _remove_finished(claim) is not None
     params = [
-        JobStatus.COMPLETED,
+        _COMPLETED,
         timezone.now(),
         None
         if result is None
         else Job._meta.get_field("result").get_db_prep_value(result, connection),
         _pk(claim.job_id),
-        JobStatus.ACTIVE,
+        _ACTIVE,
         claim.attempts,
     ]
 
@@ -219,13 +234,13 @@ def job_complete_step(*, claim: Claim, result) -> bool:
     what the step sets off): the same fenced statement, never the removal of the row (a
     step's result is what its successors and its workflow's page read)."""
     params = [
-        JobStatus.COMPLETED,
+        _COMPLETED,
         timezone.now(),
         None
         if result is None
         else Job._meta.get_field("result").get_db_prep_value(result, connection),
         _pk(claim.job_id),
-        JobStatus.ACTIVE,
+        _ACTIVE,
         claim.attempts,
     ]
     return bool(prepared.execute(sql.COMPLETE, params))
@@ -247,7 +262,7 @@ def job_fail_step(*, claim: Claim, error: str, traceback: str) -> bool:
 def _remove_finished(claim: Claim) -> tuple[str, str] | None:
     """Delete the row of an attempt that just ended (remove_on_complete / remove_on_fail
     true); returns its (task, queue), or None if the attempt no longer held the job."""
-    params = [_pk(claim.job_id), JobStatus.ACTIVE, claim.attempts]
+    params = [_pk(claim.job_id), _ACTIVE, claim.attempts]
     if connection.vendor != "postgresql":
         # No ON DELETE CASCADE on SQLite: the history goes in the same transaction.
         with transaction.atomic():
@@ -290,7 +305,7 @@ def _end_attempt(
         error,
         traceback,
         _pk(claim.job_id),
-        JobStatus.ACTIVE,
+        _ACTIVE,
         claim.attempts,
         outcome,
     ]

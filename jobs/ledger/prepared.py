@@ -14,10 +14,12 @@ statements, such as PgBouncer in transaction mode before 1.21).
 from collections.abc import Sequence
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 
-def enabled() -> bool:
+def enabled(connection: BaseDatabaseWrapper | None = None) -> bool:
+    connection = connection or connections[DEFAULT_DB_ALIAS]
     return (
         connection.vendor == "postgresql"
         and connection.settings_dict["OPTIONS"].get("prepare_threshold") is not None
@@ -27,7 +29,10 @@ def enabled() -> bool:
 def execute(sql: str, params: Sequence, *, fetch_one: bool = False):
     """Run one statement in autocommit or the current transaction; returns its first row
     (``fetch_one``) or the number of rows it changed."""
-    if not enabled():
+    # The wrapper is looked up once: each attribute read through django.db.connection goes
+    # through the proxy and a context-local lookup, some 16 per job on the hot path.
+    connection = connections[DEFAULT_DB_ALIAS]
+    if not enabled(connection):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone() if fetch_one else cursor.rowcount

@@ -63,3 +63,25 @@ def test_a_second_claim_of_the_same_job_changes_nothing():
     _run_one_job(job)
 
     assert attempts.job_claim(job_id=str(job.id), worker="w2@test") is None
+
+
+@pytest.mark.parametrize(
+    "job_id",
+    ["1b4e28ba-2fa1-11d2-883f-0000f86f2f1e", "1B4E28BA2FA111D2883F0000F86F2F1E"],
+)
+def test_a_job_id_is_passed_as_the_primary_key_field_would_pass_it(job_id):
+    """The hot path converts ids itself; it must give what the field gives, a UUID or not."""
+    import uuid
+
+    field = Job._meta.pk
+    expected = field.get_db_prep_value(field.to_python(job_id), connection)
+
+    assert attempts._pk(job_id) == expected
+    assert attempts._pk(uuid.UUID(job_id)) == expected
+
+
+def test_an_id_that_is_no_uuid_is_refused_as_the_field_refuses_it():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        attempts._pk("not-a-uuid")
