@@ -123,13 +123,13 @@ def process_group_rss(leader: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
+        stat = proc_stat(entry.name)
+        # The process group is the third field after "(comm)".
+        if stat is None or int(stat[1][2]) != leader:
+            continue
         try:
-            # The process group is the fifth field of /proc/<pid>/stat, after "(comm)".
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != leader:
-                continue
             status = (entry / "status").read_text()
-        except (OSError, ValueError, IndexError):
+        except OSError:
             continue
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
@@ -178,14 +178,24 @@ def kill_leftover_workers() -> None:
 CPU_KINDS = ("worker main", "pool processes", "PostgreSQL", "Redis")
 
 
-def _stat_fields(pid: str) -> tuple[str, list[str]] | None:
-    """(comm, the fields after it) of /proc/<pid>/stat; None if the process is gone."""
+def proc_stat(pid: str | int) -> tuple[str, list[str]] | None:
+    """(comm, the fields after it) of /proc/<pid>/stat; None if the process is gone.
+    After comm: [0] state, [1] ppid, [2] pgrp, ... [11] utime, [12] stime, [13] cutime,
+    [14] cstime (proc(5)), times in clock ticks."""
     try:
-        text = (Path("/proc") / pid / "stat").read_text()
+        text = (Path("/proc") / str(pid) / "stat").read_text()
     except OSError:
         return None
     head, _, rest = text.rpartition(")")
     return head.partition("(")[2], rest.split()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    stat = proc_stat(pid)
+    if stat is None:
+        raise ProcessLookupError(pid)
+    return (int(stat[1][11]) + int(stat[1][12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(worker: "Worker") -> dict[str, float]:
@@ -197,26 +207,23 @@ def cpu_seconds(worker: "Worker") -> dict[str, float]:
     backend whose connection closed during the drain) through its children's times; other
     databases' work on the same server counts too, so the benchmark runs alone."""
     tick = os.sysconf("SC_CLK_TCK")
+    stats = {
+        int(entry.name): stat
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and (stat := proc_stat(entry.name)) is not None
+    }
     totals = dict.fromkeys(CPU_KINDS, 0.0)
     leader = worker.proc.pid
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        stat = _stat_fields(entry.name)
-        if stat is None:
-            continue
-        comm, fields = stat
-        # fields: [0] state, [1] ppid, [2] pgrp, ... [11] utime, [12] stime, [13] cutime,
-        # [14] cstime (proc(5), counted from the field after comm).
+    for pid, (comm, fields) in stats.items():
         own = int(fields[11]) + int(fields[12])
         reaped = int(fields[13]) + int(fields[14])
-        if int(entry.name) == leader:
+        if pid == leader:
             totals["worker main"] += own / tick
             totals["pool processes"] += reaped / tick  # pool processes replaced meanwhile
         elif int(fields[2]) == leader:
             totals["pool processes"] += own / tick
         elif comm == "postgres":
-            parent = _stat_fields(fields[1])
+            parent = stats.get(int(fields[1]))
             postmaster = parent is None or parent[0] != "postgres"
             totals["PostgreSQL"] += (own + (reaped if postmaster else 0)) / tick
         elif comm == "redis-server":

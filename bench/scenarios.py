@@ -107,6 +107,21 @@ def _raw_app(mode: str):
 # --- 1. drain ---------------------------------------------------------------------------
 
 
+def _timed_drain(app, worker: Worker, queue: str, n: int, *, done, poll: float):
+    """Tell a booted worker to consume ``queue`` and wait until ``done()``: the seconds it
+    took and the drain's costs per job (Redis commands, CPU by process)."""
+    redis = _redis()
+    before_redis, before_cpu = harness.redis_command_count(redis), harness.cpu_seconds(worker)
+    t0 = time.perf_counter()
+    app.control.add_consumer(queue, destination=[worker.name], reply=True)
+    while not done():
+        time.sleep(poll)
+    elapsed = time.perf_counter() - t0
+    cpu = harness.cpu_per_job(before_cpu, harness.cpu_seconds(worker), n)
+    commands = (harness.redis_command_count(redis) - before_redis) / n
+    return elapsed, {"redis_commands": commands, **cpu}
+
+
 def _drain_platform(n: int) -> tuple[float, dict]:
     from django.db import connection
 
@@ -121,25 +136,21 @@ def _drain_platform(n: int) -> tuple[float, dict]:
     try:
         for start in range(0, n, 1000):
             enqueue_many(JobSpec(task="jobs.noop") for _ in range(start, min(n, start + 1000)))
-        redis = _redis()
-        before_pg, before_redis = harness.pg_counters_settled(connection), None
-        before_redis = harness.redis_command_count(redis)
-        before_cpu = harness.cpu_seconds(worker)
-        t0 = time.perf_counter()
-        app.control.add_consumer("default", destination=[worker.name], reply=True)
-        while Job.objects.filter(status=JobStatus.COMPLETED).count() < n:
-            time.sleep(0.1)
-        elapsed = time.perf_counter() - t0
-        cpu = harness.cpu_per_job(before_cpu, harness.cpu_seconds(worker), n)
-        after_redis = harness.redis_command_count(redis)
+        before_pg = harness.pg_counters_settled(connection)
+        elapsed, costs = _timed_drain(
+            app,
+            worker,
+            "default",
+            n,
+            done=lambda: Job.objects.filter(status=JobStatus.COMPLETED).count() >= n,
+            poll=0.1,
+        )
         after_pg = harness.pg_counters_settled(connection)
         polls = int(elapsed / 0.1) + 1  # our own completion polling, not the platform's cost
-        costs = {
-            "db_transactions": (after_pg["transactions"] - before_pg["transactions"] - polls) / n,
-            "db_rows_updated": (after_pg["updated"] - before_pg["updated"]) / n,
-            "redis_commands": (after_redis - before_redis) / n,
-            **cpu,
-        }
+        costs["db_transactions"] = (
+            after_pg["transactions"] - before_pg["transactions"] - polls
+        ) / n
+        costs["db_rows_updated"] = (after_pg["updated"] - before_pg["updated"]) / n
         return n / elapsed, costs
     finally:
         worker.stop()
@@ -156,16 +167,15 @@ def _drain_raw(n: int, mode: str) -> tuple[float, dict]:
         with raw.app.producer_or_acquire() as producer, producer.batch():
             for _ in range(n):
                 raw.noop.apply_async(queue="bench.drain", producer=producer)
-        before = harness.redis_command_count(redis)
-        before_cpu = harness.cpu_seconds(worker)
-        t0 = time.perf_counter()
-        raw.app.control.add_consumer("bench.drain", destination=[worker.name], reply=True)
-        while redis.llen("bench.drain") or redis.hlen("unacked"):
-            time.sleep(0.02)
-        elapsed = time.perf_counter() - t0
-        cpu = harness.cpu_per_job(before_cpu, harness.cpu_seconds(worker), n)
-        commands = (harness.redis_command_count(redis) - before) / n
-        return n / elapsed, {"redis_commands": commands, **cpu}
+        elapsed, costs = _timed_drain(
+            raw.app,
+            worker,
+            "bench.drain",
+            n,
+            done=lambda: not (redis.llen("bench.drain") or redis.hlen("unacked")),
+            poll=0.02,
+        )
+        return n / elapsed, costs
     finally:
         worker.stop()
 
@@ -218,18 +228,16 @@ def _drain_raw_ledger(n: int) -> tuple[float, dict]:
         with raw.app.producer_or_acquire() as producer, producer.batch():
             for job_id in ids:
                 raw.ledger_noop.apply_async(queue="bench.drain", producer=producer, task_id=job_id)
-        redis = _redis()
-        before = harness.redis_command_count(redis)
-        before_cpu = harness.cpu_seconds(worker)
-        t0 = time.perf_counter()
-        raw.app.control.add_consumer("bench.drain", destination=[worker.name], reply=True)
         # Polled as the platform's drain is: by the ledger's completed count.
-        while Job.objects.filter(status=JobStatus.COMPLETED).count() < n:
-            time.sleep(0.1)
-        elapsed = time.perf_counter() - t0
-        cpu = harness.cpu_per_job(before_cpu, harness.cpu_seconds(worker), n)
-        commands = (harness.redis_command_count(redis) - before) / n
-        return n / elapsed, {"redis_commands": commands, **cpu}
+        elapsed, costs = _timed_drain(
+            raw.app,
+            worker,
+            "bench.drain",
+            n,
+            done=lambda: Job.objects.filter(status=JobStatus.COMPLETED).count() >= n,
+            poll=0.1,
+        )
+        return n / elapsed, costs
     finally:
         worker.stop()
 

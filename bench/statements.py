@@ -12,14 +12,12 @@ interleaved run by run:
   waiting for its commit to reach the disk.
 """
 
-import os
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from django.db import connection
 
-from bench.harness import Measurement
+from bench.harness import Measurement, process_cpu_seconds
 
 VARIANTS = {
     "unprepared (client-side binding)": (False, "on"),
@@ -46,13 +44,6 @@ def _connection(*, prepared: bool, synchronous_commit: str):
         options.update(saved)
 
 
-def _backend_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a PostgreSQL backend so far, from /proc (the
-    benchmark and the server share a machine)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _claim_and_finish(n: int, *, prepared: bool, synchronous_commit: str) -> dict[str, float]:
     """Per job, for claim + finish of n waiting jobs: the wall time of both and of each
     (µs), and the CPU the PostgreSQL backend and this process spent on them (µs)."""
@@ -70,7 +61,7 @@ def _claim_and_finish(n: int, *, prepared: bool, synchronous_commit: str) -> dic
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             backend = cursor.fetchone()[0]
-        server, client = _backend_cpu(backend), time.process_time()
+        server, client = process_cpu_seconds(backend), time.process_time()
         claiming = finishing = 0.0
         started = clock()
         for job_id in ids:
@@ -80,7 +71,7 @@ def _claim_and_finish(n: int, *, prepared: bool, synchronous_commit: str) -> dic
             attempts.job_complete(claim=claim, result=None)
             claiming, finishing = claiming + t1 - t0, finishing + clock() - t1
         total = clock() - started
-        server, client = _backend_cpu(backend) - server, time.process_time() - client
+        server, client = process_cpu_seconds(backend) - server, time.process_time() - client
     return {
         "total": total / n * 1e6,
         "claim": claiming / n * 1e6,
